@@ -1,0 +1,1 @@
+"""Pieces shared by every app: money fields and locale-aware formatting."""

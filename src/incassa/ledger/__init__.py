@@ -1,0 +1,1 @@
+"""The receivables ledger: companies, customers, sales agents, open items and their history."""

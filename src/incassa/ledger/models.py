@@ -1,0 +1,426 @@
+"""The ledger's data: who is owed what, by whom, since when, and every change to it.
+
+A ``Receivable`` is one installment (scadenza) of one document, identified by its natural
+key (company, customer code, document number, due date): an invoice paid in three
+installments is three items. Imports never delete an item; they create, change, close and
+reopen, and every such change is kept as a ``ReceivableEvent`` so that the story of each
+invoice and each customer can be told later.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from stdnum.eu import vat as eu_vat
+from stdnum.it import codicefiscale, iva
+
+from incassa.core.fields import MoneyField
+
+
+def validate_vat_number(value: str) -> None:
+    """Italian VAT numbers may come without the ``IT`` prefix; others need their country."""
+    if not value:
+        return
+    compact = value.replace(" ", "").upper()
+    valid = iva.is_valid(compact) if compact.isdigit() else eu_vat.is_valid(compact)
+    if not valid:
+        raise ValidationError(_("%(value)s is not a valid VAT number"), params={"value": value})
+
+
+def validate_fiscal_code(value: str) -> None:
+    """A person's 16-character code or a company's 11-digit number."""
+    if not value:
+        return
+    compact = value.replace(" ", "").upper()
+    valid = iva.is_valid(compact) if compact.isdigit() else codicefiscale.is_valid(compact)
+    if not valid:
+        raise ValidationError(_("%(value)s is not a valid fiscal code"), params={"value": value})
+
+
+class Company(models.Model):
+    """The creditor: the company whose receivables Incassa manages."""
+
+    code = models.SlugField(_("code"), max_length=40, unique=True)
+    name = models.CharField(_("name"), max_length=200)
+    vat_number = models.CharField(
+        _("VAT number"), max_length=20, blank=True, validators=[validate_vat_number]
+    )
+    fiscal_code = models.CharField(
+        _("fiscal code"), max_length=16, blank=True, validators=[validate_fiscal_code]
+    )
+    iban = models.CharField(_("IBAN"), max_length=34, blank=True)
+    address = models.CharField(_("address"), max_length=200, blank=True)
+    postal_code = models.CharField(_("postal code"), max_length=10, blank=True)
+    city = models.CharField(_("city"), max_length=100, blank=True)
+    province = models.CharField(_("province"), max_length=2, blank=True)
+    country = models.CharField(_("country"), max_length=2, default="IT")
+    email = models.EmailField(_("email"), blank=True)
+    phone = models.CharField(_("phone"), max_length=40, blank=True)
+    max_close_share = models.DecimalField(
+        _("largest share of open items a snapshot may close"),
+        max_digits=4,
+        decimal_places=3,
+        null=True,
+        blank=True,
+        help_text=_("Empty: the installation's default (INCASSA_MAX_CLOSE_SHARE)."),
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("company")
+        verbose_name_plural = _("companies")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def close_share_limit(self) -> Decimal:
+        if self.max_close_share is not None:
+            return self.max_close_share
+        return Decimal(str(settings.INCASSA_MAX_CLOSE_SHARE))
+
+
+class Role(models.TextChoices):
+    ADMINISTRATOR = "administrator", _("Administrator")
+    CREDIT_MANAGER = "credit_manager", _("Credit manager")
+    COLLECTOR = "collector", _("Collector")
+    SALES_AGENT = "sales_agent", _("Sales agent")
+    AUDITOR = "auditor", _("Auditor")
+
+
+class Membership(models.Model):
+    """What a user may do in one company; a user sees only the companies they belong to."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(_("role"), max_length=20, choices=Role.choices)
+
+    class Meta:
+        verbose_name = _("membership")
+        verbose_name_plural = _("memberships")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "company"], name="membership_unique_user")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.company} ({self.get_role_display()})"
+
+
+class SalesAgent(models.Model):
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="sales_agents")
+    name = models.CharField(_("name"), max_length=200)
+    email = models.EmailField(_("email"), blank=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text=_("The login of this agent, to show them their customers."),
+    )
+
+    class Meta:
+        verbose_name = _("sales agent")
+        verbose_name_plural = _("sales agents")
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["company", "name"], name="salesagent_unique_name")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CustomerCategory(models.Model):
+    """A class of customers (e.g. retail, distributor, public administration).
+
+    Dunning strategies are chosen per category.
+    """
+
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="categories")
+    code = models.CharField(_("code"), max_length=60)
+    name = models.CharField(_("name"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("customer category")
+        verbose_name_plural = _("customer categories")
+        ordering = ["code"]
+        constraints = [
+            models.UniqueConstraint(fields=["company", "code"], name="category_unique_code")
+        ]
+
+    def __str__(self) -> str:
+        return self.name or self.code
+
+
+class Customer(models.Model):
+    """A debtor, identified by the code the company's ERP gives it."""
+
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="customers")
+    code = models.CharField(_("customer code"), max_length=60)
+    name = models.CharField(_("company name"), max_length=200, blank=True)
+    vat_number = models.CharField(
+        _("VAT number"), max_length=20, blank=True, validators=[validate_vat_number]
+    )
+    fiscal_code = models.CharField(
+        _("fiscal code"), max_length=16, blank=True, validators=[validate_fiscal_code]
+    )
+    emails = models.CharField(
+        _("emails"), max_length=500, blank=True, help_text=_("Several addresses: comma-separated.")
+    )
+    pec = models.EmailField(_("PEC"), blank=True)
+    phone = models.CharField(_("phone"), max_length=60, blank=True)
+    address = models.CharField(_("address"), max_length=200, blank=True)
+    postal_code = models.CharField(_("postal code"), max_length=10, blank=True)
+    city = models.CharField(_("city"), max_length=100, blank=True)
+    province = models.CharField(_("province"), max_length=2, blank=True)
+    country = models.CharField(_("country"), max_length=2, default="IT", blank=True)
+    language = models.CharField(
+        _("language"), max_length=5, choices=settings.LANGUAGES, default="it"
+    )
+    category = models.ForeignKey(
+        CustomerCategory,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="customers",
+        verbose_name=_("category"),
+    )
+    sales_agent = models.ForeignKey(
+        SalesAgent,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="customers",
+        verbose_name=_("sales agent"),
+    )
+    payment_terms = models.CharField(_("payment terms"), max_length=100, blank=True)
+    credit_limit = MoneyField(_("credit limit"), null=True, blank=True)
+    customer_since = models.DateField(_("customer since"), null=True, blank=True)
+    notes = models.TextField(_("notes"), blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("customer")
+        verbose_name_plural = _("customers")
+        ordering = ["company", "code"]
+        constraints = [
+            models.UniqueConstraint(fields=["company", "code"], name="customer_unique_code")
+        ]
+        indexes = [models.Index(fields=["company", "name"], name="customer_company_name")]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}".strip()
+
+    @property
+    def email_list(self) -> list[str]:
+        return [e.strip() for e in self.emails.replace(";", ",").split(",") if e.strip()]
+
+
+class DocumentType(models.TextChoices):
+    INVOICE = "invoice", _("Invoice")
+    CREDIT_NOTE = "credit_note", _("Credit note")
+    DEBIT_NOTE = "debit_note", _("Debit note")
+
+
+class ReceivableStatus(models.TextChoices):
+    OPEN = "open", _("Open")
+    CLOSED = "closed", _("Closed")
+
+
+class ImportKind(models.TextChoices):
+    RECEIVABLES = "receivables", _("Receivables snapshot")
+    INVOICES = "invoices", _("Issued invoices")
+
+
+class ImportStatus(models.TextChoices):
+    APPLIED = "applied", _("Applied")
+    REJECTED = "rejected", _("Rejected: invalid rows")
+    REFUSED = "refused", _("Refused: would close too many items")
+    FAILED = "failed", _("Failed")
+
+
+class ImportRun(models.Model):
+    """One file given to an import, applied or not: the audit of where the ledger came from."""
+
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="imports")
+    kind = models.CharField(_("kind"), max_length=20, choices=ImportKind.choices)
+    file_name = models.CharField(_("file name"), max_length=500)
+    checksum = models.CharField(_("SHA-256"), max_length=64, db_index=True)
+    as_of = models.DateField(_("as of"))
+    is_partial = models.BooleanField(_("partial"), default=False)
+    is_forced = models.BooleanField(_("forced"), default=False)
+    status = models.CharField(_("status"), max_length=20, choices=ImportStatus.choices)
+    rows_read = models.PositiveIntegerField(_("rows read"), default=0)
+    rows_rejected = models.PositiveIntegerField(_("rows rejected"), default=0)
+    created = models.PositiveIntegerField(_("created"), default=0)
+    updated = models.PositiveIntegerField(_("updated"), default=0)
+    closed = models.PositiveIntegerField(_("closed"), default=0)
+    reopened = models.PositiveIntegerField(_("reopened"), default=0)
+    unchanged = models.PositiveIntegerField(_("unchanged"), default=0)
+    customers_created = models.PositiveIntegerField(_("customers created"), default=0)
+    message = models.TextField(_("message"), blank=True)
+    report = models.JSONField(_("report"), default=dict, blank=True)
+    imported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("imported by"),
+    )
+    source = models.CharField(
+        _("source"), max_length=200, blank=True, help_text=_("Command line, web upload, inbox.")
+    )
+    started_at = models.DateTimeField(_("started at"))
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("import")
+        verbose_name_plural = _("imports")
+        ordering = ["-started_at"]
+
+    def __str__(self) -> str:
+        return f"{self.file_name} ({self.as_of})"
+
+
+class Receivable(models.Model):
+    """One installment of one document: what a customer owes, due on one date."""
+
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="receivables")
+    customer = models.ForeignKey(
+        Customer, on_delete=models.PROTECT, related_name="receivables", verbose_name=_("customer")
+    )
+    document_number = models.CharField(_("document number"), max_length=60)
+    document_date = models.DateField(_("document date"), null=True, blank=True)
+    due_date = models.DateField(_("due date"))
+    document_type = models.CharField(
+        _("document type"), max_length=20, choices=DocumentType.choices, default="invoice"
+    )
+    amount = MoneyField(_("amount"))
+    open_amount = MoneyField(_("open amount"))
+    currency = models.CharField(_("currency"), max_length=3, default="EUR")
+    status = models.CharField(
+        _("status"), max_length=10, choices=ReceivableStatus.choices, default="open"
+    )
+    first_seen_on = models.DateField(_("first seen on"))
+    last_changed_on = models.DateField(_("last changed on"))
+    closed_on = models.DateField(_("closed on"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("receivable")
+        verbose_name_plural = _("receivables")
+        ordering = ["due_date", "document_number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["company", "customer", "document_number", "due_date"],
+                name="receivable_natural_key",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["company", "status", "due_date"], name="receivable_status_due"),
+            models.Index(fields=["customer", "status"], name="receivable_customer_status"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.document_number} {self.due_date:%d/%m/%Y}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == ReceivableStatus.OPEN
+
+    def days_overdue(self, as_of: dt.date) -> int:
+        """Days past the due date on ``as_of``; zero or negative when not yet due."""
+        return (as_of - self.due_date).days
+
+
+class EventKind(models.TextChoices):
+    CREATED = "created", _("Created")
+    AMOUNT_CHANGED = "amount_changed", _("Amount changed")
+    CLOSED = "closed", _("Closed")
+    REOPENED = "reopened", _("Reopened")
+
+
+class ReceivableEvent(models.Model):
+    """A change to an item, dated by the snapshot that showed it. Never edited."""
+
+    receivable = models.ForeignKey(Receivable, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(_("kind"), max_length=20, choices=EventKind.choices)
+    on_date = models.DateField(_("date"))
+    amount_before = MoneyField(_("open amount before"), null=True, blank=True)
+    amount_after = MoneyField(_("open amount after"), null=True, blank=True)
+    import_run = models.ForeignKey(
+        ImportRun, on_delete=models.SET_NULL, null=True, blank=True, related_name="events"
+    )
+
+    class Meta:
+        verbose_name = _("item event")
+        verbose_name_plural = _("item events")
+        ordering = ["on_date", "id"]
+        indexes = [models.Index(fields=["receivable", "on_date"], name="event_receivable_date")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.on_date}"
+
+
+class IssuedInvoice(models.Model):
+    """A document issued in a period, paid or not: the credit sales that KPIs divide by."""
+
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="issued_invoices")
+    customer = models.ForeignKey(
+        Customer, on_delete=models.PROTECT, related_name="issued_invoices"
+    )
+    document_number = models.CharField(_("document number"), max_length=60)
+    document_date = models.DateField(_("document date"), null=True, blank=True)
+    due_date = models.DateField(_("due date"))
+    document_type = models.CharField(
+        _("document type"), max_length=20, choices=DocumentType.choices, default="invoice"
+    )
+    amount = MoneyField(_("amount"))
+    currency = models.CharField(_("currency"), max_length=3, default="EUR")
+    import_run = models.ForeignKey(
+        ImportRun, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("issued invoice")
+        verbose_name_plural = _("issued invoices")
+        ordering = ["document_date", "document_number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["company", "customer", "document_number", "due_date"],
+                name="issuedinvoice_natural_key",
+            )
+        ]
+        indexes = [models.Index(fields=["company", "document_date"], name="issuedinvoice_date")]
+
+    def __str__(self) -> str:
+        return self.document_number
+
+
+class ColumnMapping(models.Model):
+    """A company's saved answer to "which field is this column?" for headers Incassa does not
+    recognise by itself."""
+
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="column_mappings")
+    column = models.CharField(_("column header"), max_length=200)
+    field = models.CharField(_("field"), max_length=40)
+
+    class Meta:
+        verbose_name = _("column mapping")
+        verbose_name_plural = _("column mappings")
+        constraints = [
+            models.UniqueConstraint(fields=["company", "column"], name="columnmapping_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.column} → {self.field}"

@@ -1,0 +1,1 @@
+"""Server-rendered pages: the dashboard and, later, every page operators work in."""
