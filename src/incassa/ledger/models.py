@@ -376,9 +376,7 @@ class IssuedInvoice(models.Model):
     """A document issued in a period, paid or not: the credit sales that KPIs divide by."""
 
     company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="issued_invoices")
-    customer = models.ForeignKey(
-        Customer, on_delete=models.PROTECT, related_name="issued_invoices"
-    )
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="issued_invoices")
     document_number = models.CharField(_("document number"), max_length=60)
     document_date = models.DateField(_("document date"), null=True, blank=True)
     due_date = models.DateField(_("due date"))
