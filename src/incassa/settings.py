@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "incassa.core",
     "incassa.ledger",
+    "incassa.dunning",
     "incassa.web",
 ]
 
@@ -146,3 +147,10 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
 }
+
+# Outgoing mail. Until an SMTP server is configured, messages are written as files under
+# ./var/mail so that nothing is lost and a demo can show them.
+EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.filebased.EmailBackend")
+EMAIL_FILE_PATH = VAR_DIR / "mail"
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "incassa@localhost")
+INCASSA_MAIL_DOMAIN = os.environ.get("INCASSA_MAIL_DOMAIN", "incassa.localhost")

@@ -153,3 +153,43 @@ def fetch_rows(sql: str, params: Sequence[Any] = ()) -> list[tuple]:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()
+
+
+def upsert_rows(
+    table: str,
+    columns: Sequence[str],
+    rows: Iterable[tuple],
+    *,
+    key: str,
+) -> int:
+    """Insert rows, replacing the other columns of rows whose ``key`` already exists."""
+    column_list = ", ".join(_quote(c) for c in columns)
+    assignments = ", ".join(f"{_quote(c)} = excluded.{_quote(c)}" for c in columns if c != key)
+    conflict = f"ON CONFLICT ({_quote(key)}) DO UPDATE SET {assignments}"
+    written = 0
+    with connection.cursor() as cursor:
+        if _is_postgres():
+            raw = cursor.cursor
+            staging = f"incassa_upsert_{table}"
+            cursor.execute(f"DROP TABLE IF EXISTS {_quote(staging)}")
+            cursor.execute(
+                f"CREATE TEMP TABLE {_quote(staging)} ON COMMIT DROP AS "
+                f"SELECT {column_list} FROM {_quote(table)} WITH NO DATA"
+            )
+            for chunk in chunked(rows):
+                with raw.copy(f"COPY {_quote(staging)} ({column_list}) FROM STDIN") as copy:
+                    for row in chunk:
+                        copy.write_row(row)
+                written += len(chunk)
+            cursor.execute(
+                f"INSERT INTO {_quote(table)} ({column_list}) "
+                f"SELECT {column_list} FROM {_quote(staging)} {conflict}"
+            )
+        else:
+            raw = connection.connection
+            placeholders = ", ".join("?" for _ in columns)
+            sql = f"INSERT INTO {_quote(table)} ({column_list}) VALUES ({placeholders}) {conflict}"
+            for chunk in chunked(rows):
+                raw.executemany(sql, chunk)
+                written += len(chunk)
+    return written

@@ -40,6 +40,7 @@ from incassa.ledger.models import (
     SalesAgent,
 )
 from incassa.ledger.selectors import LedgerSummary, ledger_summary
+from incassa.ledger.signals import snapshot_applied
 
 ProgressCallback = Callable[[str, int, int], None]
 """Called as ``on_progress(stage, done, total)`` while an import writes."""
@@ -201,6 +202,9 @@ def receivables_import(
                 on_progress=on_progress,
             )
             _finish_run(run, parsed, errors, counts, ImportStatus.APPLIED)
+            snapshot_applied.send(
+                sender=ImportRun, company=company, as_of=as_of, closed=counts.closed
+            )
     except _TooManyClosures as exc:
         _refuse(run, parsed, str(exc))
     except Exception as exc:
@@ -925,9 +929,7 @@ def _drop_protected(
 ) -> pl.DataFrame:
     """Leave open the items that a rejected row may have been about."""
     codes = protected["customer_code"].unique().to_list()
-    known = dict(
-        Customer.objects.filter(company=company, code__in=codes).values_list("code", "id")
-    )
+    known = dict(Customer.objects.filter(company=company, code__in=codes).values_list("code", "id"))
     keys = protected.with_columns(
         pl.col("customer_code")
         .replace_strict(known, default=None, return_dtype=pl.Int64)

@@ -1,0 +1,609 @@
+"""Operations that change the dunning state: the engine run, the operators' decisions on
+actions, holds, exclusions and suspensions, and the cancellation of what a payment made
+pointless.
+
+``dunning_run`` is one transaction: it loads the company's open items, their customers,
+progress and holds into data frames, asks ``engine.decide`` what is due, and writes the
+actions (the outbox), the items' steps and their new progress in bulk. A crash leaves
+nothing behind and the same date run twice creates nothing the second time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import polars as pl
+from django.db import connection, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from incassa.core import bulk
+from incassa.core.fields import to_cents
+from incassa.dunning import engine
+from incassa.dunning.models import (
+    MESSAGE_CHANNELS,
+    Action,
+    ActionStatus,
+    CategoryStrategy,
+    CustomerStrategy,
+    Exclusion,
+    Hold,
+    ItemProgress,
+    ItemStep,
+    ItemStepStatus,
+    Run,
+    Step,
+    Strategy,
+    Suspension,
+)
+from incassa.dunning.standard import STANDARD_CODE, STANDARD_NAME, STANDARD_STEPS
+from incassa.ledger.models import Company, Customer, Receivable, SalesAgent
+
+
+class ActionStateError(Exception):
+    """The action is not in a state that allows this (e.g. approving a sent email)."""
+
+
+@dataclass
+class RunResult:
+    as_of: dt.date
+    dry_run: bool
+    items_considered: int
+    decisions: pl.DataFrame
+    actions: int
+    item_steps: int
+    skipped: int
+    cancelled: int
+    by_step: dict[str, int] = field(default_factory=dict)
+    by_channel: dict[str, int] = field(default_factory=dict)
+    run: Run | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "date": self.as_of.isoformat(),
+            "dry_run": self.dry_run,
+            "items_considered": self.items_considered,
+            "actions": self.actions,
+            "item_steps": self.item_steps,
+            "skipped": self.skipped,
+            "cancelled": self.cancelled,
+            "by_step": self.by_step,
+            "by_channel": self.by_channel,
+        }
+
+
+# --------------------------------------------------------------------------------------
+# Strategies
+# --------------------------------------------------------------------------------------
+
+
+def strategy_install_standard(*, company: Company) -> Strategy:
+    """Give a company the shipped ``standard`` strategy (its default if it has none)."""
+    with transaction.atomic():
+        strategy, created = Strategy.objects.get_or_create(
+            company=company,
+            code=STANDARD_CODE,
+            defaults={
+                "name": str(STANDARD_NAME),
+                "is_default": not Strategy.objects.filter(
+                    company=company, is_default=True
+                ).exists(),
+            },
+        )
+        if created:
+            Step.objects.bulk_create(
+                Step(
+                    strategy=strategy,
+                    position=(index + 1) * 10,
+                    code=spec.code,
+                    name=str(spec.name),
+                    channel=spec.channel,
+                    days_overdue=spec.days_overdue,
+                    needs_approval=spec.needs_approval,
+                    template_code=spec.code,
+                )
+                for index, spec in enumerate(STANDARD_STEPS)
+            )
+    return strategy
+
+
+# --------------------------------------------------------------------------------------
+# The run
+# --------------------------------------------------------------------------------------
+
+
+def _table(model: Any) -> str:
+    return model._meta.db_table
+
+
+def _frame(sql: str, params: list[Any], schema: dict[str, Any]) -> pl.DataFrame:
+    rows = bulk.fetch_rows(sql, params)
+    return pl.DataFrame(rows, schema=schema, orient="row")
+
+
+def _dates(frame: pl.DataFrame, *columns: str) -> pl.DataFrame:
+    return frame.with_columns(pl.col(c).str.slice(0, 10).str.to_date("%Y-%m-%d") for c in columns)
+
+
+def load_items(company: Company) -> pl.DataFrame:
+    frame = _frame(
+        f"SELECT id, customer_id, CAST(due_date AS TEXT), open_amount, document_type "
+        f"FROM {_table(Receivable)} WHERE company_id = %s AND status = 'open'",
+        [company.pk],
+        {**engine.ITEMS_SCHEMA, "due_date": pl.Utf8},
+    )
+    return _dates(frame, "due_date")
+
+
+def load_customers(company: Company, as_of: dt.date) -> pl.DataFrame:
+    """Each customer's strategy (its own, its category's, or the company's default), whether
+    it can be reached by email, and whether it is excluded or suspended on ``as_of``."""
+    default = (
+        Strategy.objects.filter(company=company, is_default=True).values_list("id", flat=True)
+    ).first()
+    customers = _frame(
+        f"SELECT c.id, COALESCE(cs.strategy_id, cat.strategy_id, %s), c.category_id, "
+        f"CASE WHEN c.emails <> '' THEN 1 ELSE 0 END, "
+        f"CASE WHEN a.email IS NOT NULL AND a.email <> '' THEN 1 ELSE 0 END "
+        f"FROM {_table(Customer)} c "
+        f"LEFT JOIN {_table(CustomerStrategy)} cs ON cs.customer_id = c.id "
+        f"LEFT JOIN {_table(CategoryStrategy)} cat ON cat.category_id = c.category_id "
+        f"LEFT JOIN {_table(SalesAgent)} a ON a.id = c.sales_agent_id "
+        f"WHERE c.company_id = %s",
+        [default, company.pk],
+        {
+            "customer_id": pl.Int64,
+            "strategy_id": pl.Int64,
+            "category_id": pl.Int64,
+            "has_email": pl.Int8,
+            "has_agent_email": pl.Int8,
+        },
+    )
+    excluded = list(
+        Exclusion.objects.filter(customer__company=company).values_list("customer_id", flat=True)
+    )
+    suspended = list(
+        Suspension.objects.filter(
+            customer__company=company, starts_on__lte=as_of, until__gt=as_of
+        ).values_list("customer_id", flat=True)
+    )
+    return customers.with_columns(
+        pl.col("has_email").cast(pl.Boolean),
+        pl.col("has_agent_email").cast(pl.Boolean),
+        pl.col("customer_id").is_in(excluded).alias("is_excluded"),
+        pl.col("customer_id").is_in(suspended).alias("is_suspended"),
+    )
+
+
+def load_steps(company: Company) -> pl.DataFrame:
+    steps = list(
+        Step.objects.filter(strategy__company=company)
+        .prefetch_related("categories")
+        .order_by("strategy_id", "position")
+    )
+    return pl.DataFrame(
+        [
+            {
+                "step_id": s.pk,
+                "strategy_id": s.strategy_id,
+                "position": s.position,
+                "code": s.code,
+                "channel": s.channel,
+                "days_overdue": s.days_overdue,
+                "min_days_since_previous": s.min_days_since_previous,
+                "min_customer_overdue": (
+                    None if s.min_customer_overdue is None else to_cents(s.min_customer_overdue)
+                ),
+                "categories": [c.pk for c in s.categories.all()] or None,
+                "needs_approval": s.needs_approval,
+            }
+            for s in steps
+        ],
+        schema=engine.STEPS_SCHEMA,
+    )
+
+
+def load_progress(company: Company) -> pl.DataFrame:
+    """Where each open item stands, and whether its last action still holds it."""
+    messages = ", ".join(f"'{c}'" for c in sorted(MESSAGE_CHANNELS))
+    frame = _frame(
+        f"SELECT p.receivable_id, p.step_id, CAST(p.reached_on AS TEXT), "
+        f"CASE WHEN a.id IS NULL THEN 0 "
+        f"WHEN a.needs_approval AND a.status = 'created' THEN 1 "
+        f"WHEN a.channel IN ({messages}) AND a.status IN ('created', 'approved', 'sending', "
+        f"'failed') THEN 1 ELSE 0 END "
+        f"FROM {_table(ItemProgress)} p "
+        f"JOIN {_table(Receivable)} r ON r.id = p.receivable_id "
+        f"LEFT JOIN {_table(Action)} a ON a.id = p.action_id "
+        f"WHERE r.company_id = %s AND r.status = 'open'",
+        [company.pk],
+        {**engine.PROGRESS_SCHEMA, "reached_on": pl.Utf8, "is_blocking": pl.Int8},
+    )
+    return _dates(frame, "reached_on").with_columns(pl.col("is_blocking").cast(pl.Boolean))
+
+
+def load_held(company: Company, as_of: dt.date) -> pl.DataFrame:
+    ids = (
+        Hold.objects.filter(receivable__company=company, starts_on__lte=as_of)
+        .exclude(released_on__lte=as_of)
+        .exclude(until__lte=as_of)
+        .values_list("receivable_id", flat=True)
+    )
+    return pl.DataFrame({"receivable_id": list(ids)}, schema={"receivable_id": pl.Int64})
+
+
+def _summaries(decisions: pl.DataFrame, steps: pl.DataFrame) -> tuple[dict, dict]:
+    actions = (
+        decisions.filter(~pl.col("is_skipped"))
+        .select("customer_id", "step_id", "channel")
+        .unique()
+        .join(steps.select("step_id", "code"), on="step_id")
+    )
+    by_step = dict(actions.group_by("code").len().sort("code").iter_rows())
+    by_channel = dict(actions.group_by("channel").len().sort("channel").iter_rows())
+    return by_step, by_channel
+
+
+def dunning_run(*, company: Company, as_of: dt.date, dry_run: bool = False) -> RunResult:
+    """Run the strategies of ``company`` for ``as_of``: decide and (unless ``dry_run``)
+    write the day's actions and the items' steps."""
+    started = timezone.now()
+    with transaction.atomic():
+        bulk.lock_for_writing(Action)
+        cancelled = 0 if dry_run else pending_cancel_for_closed(company=company)
+        items = load_items(company)
+        steps = load_steps(company)
+        decisions = engine.decide(
+            items=items,
+            customers=load_customers(company, as_of),
+            steps=steps,
+            progress=load_progress(company),
+            held=load_held(company, as_of),
+            as_of=as_of,
+        )
+        by_step, by_channel = _summaries(decisions, steps)
+        result = RunResult(
+            as_of=as_of,
+            dry_run=dry_run,
+            items_considered=items.height,
+            decisions=decisions,
+            actions=sum(by_step.values()),
+            item_steps=decisions.height,
+            skipped=decisions.filter(pl.col("is_skipped")).height,
+            cancelled=cancelled,
+            by_step=by_step,
+            by_channel=by_channel,
+        )
+        if dry_run:
+            transaction.set_rollback(True)
+            return result
+        _write_decisions(company, decisions, as_of)
+        result.run = Run.objects.create(
+            company=company,
+            as_of=as_of,
+            started_at=started,
+            finished_at=timezone.now(),
+            items_considered=result.items_considered,
+            actions=result.actions,
+            item_steps=result.item_steps,
+            skipped=result.skipped,
+            cancelled=cancelled,
+            summary={"by_step": by_step, "by_channel": by_channel},
+        )
+    return result
+
+
+def _write_decisions(company: Company, decisions: pl.DataFrame, as_of: dt.date) -> None:
+    if decisions.is_empty():
+        return
+    today = as_of.isoformat()
+    grouped = (
+        decisions.filter(~pl.col("is_skipped"))
+        .group_by("customer_id", "step_id", "channel", "needs_approval", "note")
+        .agg(pl.len().alias("item_count"), pl.col("open_amount").sum().alias("total_amount"))
+        .sort("customer_id", "step_id")
+    )
+    if grouped.height:
+        first_id = bulk.reserve_ids(Action, grouped.height)
+        grouped = grouped.with_columns(
+            pl.int_range(first_id, first_id + grouped.height).alias("action_id")
+        )
+        now = connection.ops.adapt_datetimefield_value(timezone.now())
+        columns = [
+            "action_id",
+            "customer_id",
+            "step_id",
+            "channel",
+            "needs_approval",
+            "item_count",
+            "total_amount",
+            "note",
+        ]
+        bulk.insert_rows(
+            _table(Action),
+            [
+                "id",
+                "customer_id",
+                "step_id",
+                "channel",
+                "needs_approval",
+                "item_count",
+                "total_amount",
+                "note",
+                "company_id",
+                "scheduled_on",
+                "status",
+                "uuid",
+                "attempts",
+                "last_error",
+                "created_at",
+            ],
+            (
+                (*row, company.pk, today, ActionStatus.CREATED.value, uuid.uuid4().hex, 0, "", now)
+                for row in bulk_rows(grouped, columns)
+            ),
+        )
+        decisions = decisions.join(
+            grouped.select("customer_id", "step_id", "action_id"),
+            on=["customer_id", "step_id"],
+            how="left",
+        ).with_columns(
+            pl.when(pl.col("is_skipped"))
+            .then(None)
+            .otherwise(pl.col("action_id"))
+            .alias("action_id")
+        )
+    else:
+        decisions = decisions.with_columns(pl.lit(None, dtype=pl.Int64).alias("action_id"))
+    decisions = decisions.with_columns(
+        pl.when(pl.col("is_skipped"))
+        .then(pl.lit(ItemStepStatus.SKIPPED.value))
+        .otherwise(pl.lit(ItemStepStatus.CREATED.value))
+        .alias("status"),
+        pl.lit(today).alias("reached_on"),
+    )
+    bulk.insert_rows(
+        _table(ItemStep),
+        [
+            "receivable_id",
+            "step_id",
+            "action_id",
+            "reached_on",
+            "days_overdue",
+            "open_amount",
+            "status",
+            "note",
+        ],
+        bulk_rows(
+            decisions,
+            [
+                "receivable_id",
+                "step_id",
+                "action_id",
+                "reached_on",
+                "days_overdue",
+                "open_amount",
+                "status",
+                "note",
+            ],
+        ),
+    )
+    bulk.upsert_rows(
+        _table(ItemProgress),
+        ["receivable_id", "step_id", "reached_on", "action_id"],
+        bulk_rows(decisions, ["receivable_id", "step_id", "reached_on", "action_id"]),
+        key="receivable_id",
+    )
+
+
+def bulk_rows(frame: pl.DataFrame, columns: list[str], size: int = 100_000) -> Iterable[tuple]:
+    for start in range(0, frame.height, size):
+        part = frame.slice(start, size)
+        yield from zip(*(part[c].to_list() for c in columns), strict=True)
+
+
+def pending_cancel_for_closed(*, company: Company) -> int:
+    """Cancel what has not gone out yet for items that are now closed (paid), and the
+    actions left with nothing to ask for. Returns how many item steps were cancelled."""
+    pending = (ItemStepStatus.CREATED.value, ItemStepStatus.APPROVED.value)
+    open_actions = (ActionStatus.CREATED.value, ActionStatus.APPROVED.value)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {_table(ItemStep)} SET status = %s "
+            f"WHERE status IN (%s, %s) "
+            f"AND receivable_id IN (SELECT id FROM {_table(Receivable)} "
+            f"WHERE company_id = %s AND status = 'closed') "
+            f"AND action_id IN (SELECT id FROM {_table(Action)} "
+            f"WHERE company_id = %s AND status IN (%s, %s))",
+            [ItemStepStatus.CANCELLED.value, *pending, company.pk, company.pk, *open_actions],
+        )
+        cancelled = cursor.rowcount
+        if cancelled:
+            cursor.execute(
+                f"UPDATE {_table(Action)} SET status = %s "
+                f"WHERE company_id = %s AND status IN (%s, %s) AND NOT EXISTS ("
+                f"SELECT 1 FROM {_table(ItemStep)} s WHERE s.action_id = {_table(Action)}.id "
+                f"AND s.status <> %s)",
+                [
+                    ActionStatus.CANCELLED.value,
+                    company.pk,
+                    *open_actions,
+                    ItemStepStatus.CANCELLED.value,
+                ],
+            )
+    return max(cancelled, 0)
+
+
+# --------------------------------------------------------------------------------------
+# Preview
+# --------------------------------------------------------------------------------------
+
+
+@dataclass
+class PreviewDay:
+    day: dt.date
+    by_step: dict[str, int]
+    by_channel: dict[str, int]
+    item_steps: int
+
+
+def dunning_preview(*, company: Company, start: dt.date, days: int) -> list[PreviewDay]:
+    """What the next ``days`` runs would create, assuming every message goes out the day it
+    is created and the ledger does not change. Reads only."""
+    items = load_items(company)
+    steps = load_steps(company)
+    progress = load_progress(company)
+    outlook = []
+    for offset in range(days):
+        day = start + dt.timedelta(days=offset)
+        decisions = engine.decide(
+            items=items,
+            customers=load_customers(company, day),
+            steps=steps,
+            progress=progress,
+            held=load_held(company, day),
+            as_of=day,
+        )
+        by_step, by_channel = _summaries(decisions, steps)
+        outlook.append(PreviewDay(day, by_step, by_channel, decisions.height))
+        progress = engine.advance_progress(progress, decisions, day)
+    return outlook
+
+
+# --------------------------------------------------------------------------------------
+# Operators' decisions on actions
+# --------------------------------------------------------------------------------------
+
+_ITEM_STATUS_FOR = {
+    ActionStatus.APPROVED: ItemStepStatus.APPROVED,
+    ActionStatus.REJECTED: ItemStepStatus.REJECTED,
+    ActionStatus.SENT: ItemStepStatus.SENT,
+    ActionStatus.DONE: ItemStepStatus.DONE,
+    ActionStatus.FAILED: ItemStepStatus.FAILED,
+    ActionStatus.CANCELLED: ItemStepStatus.CANCELLED,
+}
+
+
+def _set_status(action: Action, status: str, **fields: Any) -> Action:
+    action.status = status
+    for name, value in fields.items():
+        setattr(action, name, value)
+    action.save(update_fields=["status", *fields])
+    ItemStep.objects.filter(action=action).exclude(
+        status__in=[ItemStepStatus.CANCELLED, ItemStepStatus.SKIPPED]
+    ).update(status=_ITEM_STATUS_FOR[status])
+    return action
+
+
+def _user(user: Any) -> Any:
+    """The user to record, or None for the command line and the engine itself."""
+    return user if getattr(user, "pk", None) else None
+
+
+def _locked(action: Action) -> Action:
+    return Action.objects.select_for_update().get(pk=action.pk)
+
+
+def action_approve(*, action: Action, user: Any = None) -> Action:
+    with transaction.atomic():
+        action = _locked(action)
+        if not action.is_waiting_for_approval:
+            raise ActionStateError(_("Only an action waiting for approval can be approved."))
+        return _set_status(
+            action,
+            ActionStatus.APPROVED,
+            decided_by=_user(user),
+            decided_at=timezone.now(),
+        )
+
+
+def action_reject(*, action: Action, user: Any = None, reason: str = "") -> Action:
+    """A rejected action never goes out; its items go on to the next step after its gap."""
+    with transaction.atomic():
+        action = _locked(action)
+        if action.status not in {ActionStatus.CREATED, ActionStatus.APPROVED}:
+            raise ActionStateError(_("Only an action not yet gone out can be rejected."))
+        return _set_status(
+            action,
+            ActionStatus.REJECTED,
+            decided_by=_user(user),
+            decided_at=timezone.now(),
+            note=(reason or action.note)[:300],
+        )
+
+
+def action_mark_done(*, action: Action, user: Any = None) -> Action:
+    """An operator did the call or task, or posted the letter."""
+    with transaction.atomic():
+        action = _locked(action)
+        if action.is_waiting_for_approval:
+            raise ActionStateError(_("Approve the action first."))
+        if action.status not in {ActionStatus.CREATED, ActionStatus.APPROVED}:
+            raise ActionStateError(_("This action is already closed."))
+        status = ActionStatus.SENT if action.channel in MESSAGE_CHANNELS else ActionStatus.DONE
+        now = timezone.now()
+        fields: dict[str, Any] = {"done_at": now, "done_by": _user(user)}
+        if status == ActionStatus.SENT:
+            fields["sent_at"] = now
+        return _set_status(action, status, **fields)
+
+
+# --------------------------------------------------------------------------------------
+# Holds, exclusions, suspensions
+# --------------------------------------------------------------------------------------
+
+
+def hold_place(
+    *,
+    receivable: Receivable,
+    kind: str,
+    starts_on: dt.date,
+    until: dt.date | None = None,
+    reason: str = "",
+    user: Any = None,
+) -> Hold:
+    return Hold.objects.create(
+        receivable=receivable,
+        kind=kind,
+        starts_on=starts_on,
+        until=until,
+        reason=reason,
+        created_by=_user(user),
+    )
+
+
+def hold_release(*, hold: Hold, on: dt.date) -> Hold:
+    hold.released_on = on
+    hold.save(update_fields=["released_on"])
+    return hold
+
+
+def customer_exclude(*, customer: Customer, reason: str, user: Any = None) -> Exclusion:
+    exclusion, _created = Exclusion.objects.update_or_create(
+        customer=customer,
+        defaults={"reason": reason, "created_by": _user(user)},
+    )
+    return exclusion
+
+
+def customer_include(*, customer: Customer) -> None:
+    Exclusion.objects.filter(customer=customer).delete()
+
+
+def customer_suspend(
+    *, customer: Customer, starts_on: dt.date, until: dt.date, reason: str, user: Any = None
+) -> Suspension:
+    suspension = Suspension(
+        customer=customer,
+        starts_on=starts_on,
+        until=until,
+        reason=reason,
+        created_by=_user(user),
+    )
+    suspension.full_clean(exclude=["created_by"])
+    suspension.save()
+    return suspension

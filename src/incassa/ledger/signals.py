@@ -1,0 +1,8 @@
+"""Signals the ledger sends, so that later apps react without the ledger knowing them."""
+
+from django.dispatch import Signal
+
+# Sent inside the import's transaction once a receivables snapshot has been applied, with
+# ``company``, ``as_of`` and ``closed`` (how many items it closed). Dunning cancels the
+# pending actions of items that are now paid.
+snapshot_applied = Signal()
