@@ -37,7 +37,7 @@ format: install
 	$(BIN)/ruff format src tests benchmarks scripts
 
 test: install messages lint
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2
 
 bench: install messages
 	$(BIN)/python -m benchmarks

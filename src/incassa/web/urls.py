@@ -1,4 +1,6 @@
-from django.urls import path
+from django.conf import settings
+from django.contrib.staticfiles.views import serve as serve_static
+from django.urls import path, re_path
 
 from incassa.web import views
 
@@ -7,3 +9,12 @@ app_name = "web"
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
 ]
+
+# `make run` starts `runserver` with DEBUG off, where Django serves no static files and the
+# pages would have no stylesheet. Serve them from the apps' static folders here; a
+# deployment behind a web server answers /static/ itself before a request gets this far.
+if settings.STATIC_URL and not settings.STATIC_URL.startswith(("http://", "https://", "//")):
+    prefix = settings.STATIC_URL.lstrip("/")
+    urlpatterns.append(
+        re_path(rf"^{prefix}(?P<path>.+)$", serve_static, {"insecure": True}, name="static")
+    )

@@ -1,0 +1,273 @@
+"""Read queries over the ledger: totals, aging and the largest debtors.
+
+Every figure is computed by the database with a few aggregate queries; no item is loaded
+into Python. The aging sums the open items per due date in SQL (a few thousand rows at most)
+and adds those up into buckets, which on SQLite was five times faster than thirteen
+conditional sums evaluated on each of a million rows. Functions take ``as_of`` from the
+caller and never read the clock.
+
+Speed on a million open items depends on two covering indexes (see ``dashboard_figures``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db.models import Count, Min, Q, QuerySet, Sum
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+from incassa.ledger.models import (
+    Company,
+    Customer,
+    ImportKind,
+    ImportRun,
+    ImportStatus,
+    Receivable,
+    ReceivableStatus,
+)
+
+ZERO = Decimal("0.00")
+TOP_DEBTORS = 10
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerSummary:
+    open_items: int
+    open_amount: Decimal
+    customers: int  # distinct customers with at least one open item
+
+
+@dataclass(frozen=True, slots=True)
+class BucketSpec:
+    """Days past due from ``min_days`` to ``max_days`` inclusive; ``None`` means unbounded."""
+
+    key: str
+    label: str | Promise
+    min_days: int | None
+    max_days: int | None
+
+    def due_date_filter(self, as_of: dt.date) -> Q:
+        # days past due = as_of - due_date, so "at least N days" is due_date <= as_of - N.
+        condition = Q()
+        if self.min_days is not None:
+            condition &= Q(due_date__lte=as_of - dt.timedelta(days=self.min_days))
+        if self.max_days is not None:
+            condition &= Q(due_date__gte=as_of - dt.timedelta(days=self.max_days))
+        return condition
+
+
+# The buckets of docs/domain/kpis.md: not due (<= 0 days), 1-30, 31-60, 61-90, 91-180, > 180.
+AGING_BUCKETS: tuple[BucketSpec, ...] = (
+    BucketSpec("not_due", _("Not yet due"), None, 0),
+    BucketSpec("1_30", _("1–30 days"), 1, 30),
+    BucketSpec("31_60", _("31–60 days"), 31, 60),
+    BucketSpec("61_90", _("61–90 days"), 61, 90),
+    BucketSpec("91_180", _("91–180 days"), 91, 180),
+    BucketSpec("over_180", _("Over 180 days"), 181, None),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class AgingBucket:
+    key: str
+    label: str | Promise
+    min_days: int | None
+    max_days: int | None
+    amount: Decimal
+    items: int
+    share: Decimal  # of the open amount, in percent (0-100), for the bar chart
+
+    @property
+    def is_overdue(self) -> bool:
+        return self.min_days is not None and self.min_days > 0
+
+
+@dataclass(frozen=True, slots=True)
+class Debtor:
+    customer: Customer
+    open_amount: Decimal
+    overdue_amount: Decimal
+    oldest_due_date: dt.date
+    items: int
+
+
+@dataclass(frozen=True, slots=True)
+class DashboardFigures:
+    as_of: dt.date
+    open_amount: Decimal
+    open_items: int
+    customers: int
+    overdue_amount: Decimal
+    overdue_items: int
+    aging: list[AgingBucket]
+    top_debtors: list[Debtor]
+    last_import: ImportRun | None
+
+    @property
+    def overdue_share(self) -> Decimal:
+        """Overdue amount as a percentage of the open amount (0 when nothing is open)."""
+        if not self.open_amount:
+            return ZERO
+        return (self.overdue_amount * 100 / self.open_amount).quantize(Decimal("0.1"))
+
+    @property
+    def data_as_of(self) -> dt.date | None:
+        return self.last_import.as_of if self.last_import else None
+
+
+def _open_items(company: Company):
+    return Receivable.objects.filter(company=company, status=ReceivableStatus.OPEN)
+
+
+def ledger_summary(*, company: Company) -> LedgerSummary:
+    """Open items, their total and how many customers owe something: one query."""
+    row = _open_items(company).aggregate(
+        n_items=Count("id"),
+        total=Sum("open_amount"),
+        n_customers=Count("customer", distinct=True),
+    )
+    return LedgerSummary(
+        open_items=row["n_items"],
+        open_amount=row["total"] or ZERO,
+        customers=row["n_customers"],
+    )
+
+
+def last_applied_import(*, company: Company) -> ImportRun | None:
+    """The latest receivables snapshot that was applied: what "data as of" refers to."""
+    return (
+        ImportRun.objects.filter(
+            company=company, kind=ImportKind.RECEIVABLES, status=ImportStatus.APPLIED
+        )
+        .order_by("-as_of", "-started_at", "-id")
+        .first()
+    )
+
+
+def aging(*, company: Company, as_of: dt.date) -> tuple[list[AgingBucket], dict]:
+    """Open amount and item count per aging bucket, plus the overall totals.
+
+    The database sums the open items per due date (one grouped query, a few thousand rows
+    at most, read from the index on company, status and due date); the buckets are then
+    added up from those per-day totals. Thirteen conditional sums evaluated on every one of
+    a million rows took five times longer on SQLite than grouping once.
+    """
+    per_day = (
+        _open_items(company)
+        .order_by()
+        .values_list("due_date")
+        .annotate(total=Sum("open_amount"), items=Count("id"))
+    )
+    amounts = [ZERO] * len(AGING_BUCKETS)
+    counts = [0] * len(AGING_BUCKETS)
+    for due_date, total, items in per_day:
+        index = bucket_index((as_of - due_date).days)
+        amounts[index] += total
+        counts[index] += items
+    open_amount = sum(amounts, ZERO)
+    buckets = []
+    for spec, amount, items in zip(AGING_BUCKETS, amounts, counts, strict=True):
+        share = (amount * 100 / open_amount).quantize(Decimal("0.1")) if open_amount > 0 else ZERO
+        buckets.append(
+            AgingBucket(
+                key=spec.key,
+                label=spec.label,
+                min_days=spec.min_days,
+                max_days=spec.max_days,
+                amount=amount,
+                items=items,
+                share=min(max(share, ZERO), Decimal(100)),
+            )
+        )
+    totals = {
+        "open_items": sum(counts),
+        "open_amount": open_amount,
+        "overdue_items": sum(b.items for b in buckets if b.is_overdue),
+        "overdue_amount": sum((b.amount for b in buckets if b.is_overdue), ZERO),
+    }
+    return buckets, totals
+
+
+def bucket_index(days_past_due: int) -> int:
+    """Which of ``AGING_BUCKETS`` an item that many days past due falls in."""
+    for index, spec in enumerate(AGING_BUCKETS):
+        if spec.max_days is None or days_past_due <= spec.max_days:
+            return index
+    raise AssertionError("the last bucket is unbounded")
+
+
+def top_debtors(*, company: Company, as_of: dt.date, limit: int = TOP_DEBTORS) -> list[Debtor]:
+    """The customers who owe the most, largest first.
+
+    One grouped query ranks the customers by open amount; a second one, limited to the
+    winners, adds their overdue amount, oldest due date and item count (computing those for
+    every customer would double the cost of the ranking), and a third reads their names.
+    """
+    ranking = list(
+        _open_items(company)
+        .order_by()
+        .values_list("customer_id")
+        .annotate(total=Sum("open_amount"))
+        .order_by("-total", "customer_id")[:limit]
+    )
+    if not ranking:
+        return []
+    customer_ids = [customer_id for customer_id, _total in ranking]
+    details = {
+        row["customer_id"]: row
+        for row in _open_items(company)
+        .filter(customer_id__in=customer_ids)
+        .order_by()
+        .values("customer_id")
+        .annotate(
+            overdue=Sum("open_amount", filter=Q(due_date__lt=as_of)),
+            oldest=Min("due_date"),
+            items=Count("id"),
+        )
+    }
+    customers = Customer.objects.select_related("sales_agent", "category").in_bulk(customer_ids)
+    return [
+        Debtor(
+            customer=customers[customer_id],
+            open_amount=total,
+            overdue_amount=details[customer_id]["overdue"] or ZERO,
+            oldest_due_date=details[customer_id]["oldest"],
+            items=details[customer_id]["items"],
+        )
+        for customer_id, total in ranking
+    ]
+
+
+def dashboard_figures(*, company: Company, as_of: dt.date) -> DashboardFigures:
+    """Everything the dashboard shows for ``company`` on ``as_of``: six queries.
+
+    Measured on SQLite with 1,000,000 items (900,000 open, 20,000 customers): 230 ms with
+    indexes on (company, status, due_date, open_amount) and (company, status, customer,
+    due_date, open_amount), which let every query read an index alone; 3.5 s with only
+    (company, status, due_date), where each row costs a lookup into the table.
+    """
+    buckets, totals = aging(company=company, as_of=as_of)
+    customers = _open_items(company).aggregate(n=Count("customer_id", distinct=True))["n"]
+    return DashboardFigures(
+        as_of=as_of,
+        open_amount=totals["open_amount"],
+        open_items=totals["open_items"],
+        customers=customers,
+        overdue_amount=totals["overdue_amount"],
+        overdue_items=totals["overdue_items"],
+        aging=buckets,
+        top_debtors=top_debtors(company=company, as_of=as_of),
+        last_import=last_applied_import(company=company),
+    )
+
+
+def companies_for_user(*, user) -> QuerySet[Company]:
+    """The companies ``user`` may see: those they are a member of; every one for superusers."""
+    if not user.is_authenticated or not user.is_active:
+        return Company.objects.none()
+    if user.is_superuser:
+        return Company.objects.all()
+    return Company.objects.filter(memberships__user=user).distinct()
