@@ -43,3 +43,32 @@ def test_insert_update_and_reserve_ids():
 def test_chunked_splits_without_losing_rows():
     chunks = list(bulk.chunked(((i,) for i in range(7)), size=3))
     assert [len(c) for c in chunks] == [3, 3, 1]
+
+
+def test_large_load_rebuilds_the_indexes_and_keeps_them(monkeypatch):
+    """A load large against its table drops the secondary indexes and builds them again."""
+    monkeypatch.setattr(bulk, "REBUILD_MIN_ROWS", 1)
+    company = CompanyFactory()
+    table = SalesAgent._meta.db_table
+    before = sorted(name for name, _sql in bulk._secondary_indexes(table))
+    with transaction.atomic():
+        first = bulk.reserve_ids(SalesAgent, 2)
+        bulk.insert_rows(
+            table,
+            ["id", "name", "email"],
+            [(first, "A", ""), (first + 1, "B", "")],
+            expected=2,
+            constants={"company_id": company.pk},
+        )
+    assert sorted(name for name, _sql in bulk._secondary_indexes(table)) == before
+    assert list(SalesAgent.objects.order_by("id").values_list("name", "company_id")) == [
+        ("A", company.pk),
+        ("B", company.pk),
+    ]
+
+
+def test_constants_must_be_plain_values():
+    with pytest.raises(TypeError):
+        bulk._literal(1.5)
+    # A quote inside a constant is escaped, not closing the string.
+    assert bulk._literal("l'Aquila") == "'l''Aquila'"

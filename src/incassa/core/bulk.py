@@ -9,7 +9,7 @@ None): money in cents, dates as ISO strings.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from itertools import islice
 from typing import Any
 
@@ -70,19 +70,98 @@ def reserve_ids(model: type[Model], count: int) -> int:
         return highest + 1
 
 
+def _secondary_indexes(table: str) -> list[tuple[str, str]]:
+    """(name, CREATE statement) of the indexes that can be dropped and built again: not the
+    primary key, nor those backing a PostgreSQL constraint."""
+    with connection.cursor() as cursor:
+        if _is_postgres():
+            cursor.execute(
+                "SELECT indexname, indexdef FROM pg_indexes "
+                "WHERE schemaname = current_schema() AND tablename = %s "
+                "AND indexname NOT IN (SELECT conname FROM pg_constraint "
+                "WHERE conrelid = %s::regclass)",
+                [table, table],
+            )
+        else:
+            cursor.execute(
+                "SELECT name, sql FROM sqlite_master "
+                "WHERE type = 'index' AND tbl_name = %s AND sql IS NOT NULL",
+                [table],
+            )
+        return list(cursor.fetchall())
+
+
+def _row_count(table: str) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT COUNT(*) FROM {_quote(table)}")
+        return cursor.fetchone()[0]
+
+
+# Building an index once over a sorted table is several times faster than updating it row
+# by row: worth it when a load adds more than this share of the table's rows.
+REBUILD_SHARE = 0.25
+REBUILD_MIN_ROWS = 50_000
+
+
 def insert_rows(
     table: str,
     columns: Sequence[str],
     rows: Iterable[tuple],
     *,
     on_chunk: Any = None,
+    expected: int | None = None,
+    constants: Mapping[str, int | str] | None = None,
 ) -> int:
-    """Append rows to ``table``; returns how many were written."""
+    """Append rows to ``table``; returns how many were written.
+
+    ``constants`` are columns with the same value in every row: on SQLite they are written
+    into the statement instead of being bound a million times. With ``expected`` (how many
+    rows are coming), a large load into a comparatively small table drops the table's
+    secondary indexes first and builds them again afterwards, in the same transaction.
+    """
+    rebuild: list[tuple[str, str]] = []
+    if expected and expected >= REBUILD_MIN_ROWS and expected >= REBUILD_SHARE * _row_count(table):
+        rebuild = _secondary_indexes(table)
+        with connection.cursor() as cursor:
+            for name, _sql in rebuild:
+                cursor.execute(f"DROP INDEX {_quote(name)}")
+    written = _insert(table, columns, rows, on_chunk, constants or {})
+    if rebuild:
+        with connection.cursor() as cursor:
+            for _name, sql in rebuild:
+                cursor.execute(sql)
+            if _is_postgres():
+                # Fresh statistics, or the planner treats the table as still empty.
+                cursor.execute(f"ANALYZE {_quote(table)}")
+    return written
+
+
+def _literal(value: int | str) -> str:
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise TypeError(f"constant {value!r} must be an int or a str")
+    if isinstance(value, int):
+        return str(value)
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _insert(
+    table: str,
+    columns: Sequence[str],
+    rows: Iterable[tuple],
+    on_chunk: Any,
+    constants: Mapping[str, int | str],
+) -> int:
     written = 0
-    column_list = ", ".join(_quote(c) for c in columns)
+    column_list = ", ".join(_quote(c) for c in [*columns, *constants])
     with connection.cursor() as cursor:
         if _is_postgres():
             raw = cursor.cursor
+            if constants:
+                extra = tuple(constants.values())
+                rows = (row + extra for row in rows)
+            # Check foreign keys as rows arrive rather than queueing a million deferred
+            # trigger events (which also forbid building indexes in this transaction).
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
             for chunk in chunked(rows):
                 with raw.copy(f"COPY {_quote(table)} ({column_list}) FROM STDIN") as copy:
                     for row in chunk:
@@ -90,10 +169,11 @@ def insert_rows(
                 written += len(chunk)
                 if on_chunk:
                     on_chunk(len(chunk))
+            cursor.execute("SET CONSTRAINTS ALL DEFERRED")
         else:
             raw = connection.connection
-            placeholders = ", ".join("?" for _ in columns)
-            sql = f"INSERT INTO {_quote(table)} ({column_list}) VALUES ({placeholders})"
+            values = ", ".join(["?"] * len(columns) + [_literal(v) for v in constants.values()])
+            sql = f"INSERT INTO {_quote(table)} ({column_list}) VALUES ({values})"
             for chunk in chunked(rows):
                 raw.executemany(sql, chunk)
                 written += len(chunk)

@@ -811,18 +811,10 @@ def _apply_receivables(
 
     events: list[pl.DataFrame] = []
     if new.height:
-        first_receivable_id = bulk.reserve_ids(Receivable, new.height)
-        new = new.with_columns(
-            pl.int_range(first_receivable_id, first_receivable_id + new.height).alias("id"),
-            pl.when(settled).then(pl.lit(closed)).otherwise(pl.lit(open_)).alias("status"),
-            pl.when(settled).then(pl.lit(today)).otherwise(None).alias("closed_on"),
-            pl.lit(today).alias("first_seen_on"),
-            pl.lit(today).alias("last_changed_on"),
-            pl.lit(company.pk, dtype=pl.Int64).alias("company_id"),
-        )
+        first_id = bulk.reserve_ids(Receivable, new.height)
+        new = new.with_columns(pl.int_range(first_id, first_id + new.height).alias("id"))
         columns = [
             "id",
-            "company_id",
             "customer_id",
             "document_number",
             "document_date",
@@ -831,20 +823,37 @@ def _apply_receivables(
             "amount",
             "open_amount",
             "currency",
-            "status",
-            "first_seen_on",
-            "last_changed_on",
-            "closed_on",
         ]
-        bulk.insert_rows(_table(Receivable), columns, frame_rows(new, columns), on_chunk=advance)
-        events.append(
-            new.select(
-                "id",
-                pl.lit(EventKind.CREATED.value).alias("kind"),
-                pl.lit(None, dtype=pl.Int64).alias("before"),
-                pl.col("open_amount").alias("after"),
-            )
+        bulk.insert_rows(
+            _table(Receivable),
+            columns,
+            frame_rows(new, columns),
+            on_chunk=advance,
+            expected=new.height,
+            constants={
+                "company_id": company.pk,
+                "status": open_,
+                "first_seen_on": today,
+                "last_changed_on": today,
+            },
         )
+        run.save()
+        last_id = first_id + new.height - 1
+        with connection.cursor() as cursor:
+            # Items the snapshot lists as settled (open amount 0) are born closed.
+            cursor.execute(
+                f"UPDATE {_table(Receivable)} SET status = %s, closed_on = %s "
+                "WHERE id BETWEEN %s AND %s AND open_amount = 0",
+                [closed, today, first_id, last_id],
+            )
+            # Their "created" events come straight from the rows just written.
+            cursor.execute(
+                f"INSERT INTO {_table(ReceivableEvent)} "
+                "(receivable_id, kind, on_date, amount_before, amount_after, import_run_id) "
+                f"SELECT id, %s, %s, NULL, open_amount, %s FROM {_table(Receivable)} "
+                "WHERE id BETWEEN %s AND %s",
+                [EventKind.CREATED.value, today, run.pk, first_id, last_id],
+            )
         counts.created = new.height
 
     changes = matched.filter(pl.col("change") != "same")
@@ -981,6 +990,7 @@ def _write_events(events: pl.DataFrame, run: ImportRun, on_date: str) -> None:
         _table(ReceivableEvent),
         ["receivable_id", "kind", "on_date", "amount_before", "amount_after", "import_run_id"],
         frame_rows(events, columns),
+        expected=events.height,
     )
 
 
