@@ -23,6 +23,7 @@ from incassa.dunning.models import (
     CategoryStrategy,
     CustomerStrategy,
     HoldKind,
+    ItemProgress,
     ItemStep,
     ItemStepStatus,
     Run,
@@ -144,18 +145,19 @@ def test_a_crash_mid_run_leaves_nothing_and_the_rerun_does_it_all(tmp_path, comp
     agent(company)
     from incassa.core import bulk
 
-    real = bulk.upsert_rows
+    real = bulk.insert_rows
 
-    def crash(*args, **kwargs):
-        real(*args, **kwargs)
-        raise RuntimeError("killed")
+    def crash(table, *args, **kwargs):
+        real(table, *args, **kwargs)
+        if table == ItemProgress._meta.db_table:
+            raise RuntimeError("killed")
 
-    monkeypatch.setattr(bulk, "upsert_rows", crash)
+    monkeypatch.setattr(bulk, "insert_rows", crash)
     with pytest.raises(RuntimeError):
         services.dunning_run(company=company, as_of=day(8))
     assert not Action.objects.exists()
     assert not ItemStep.objects.exists()
-    monkeypatch.setattr(bulk, "upsert_rows", real)
+    monkeypatch.setattr(bulk, "insert_rows", real)
     result = services.dunning_run(company=company, as_of=day(8))
     # F1 (agent) -> agent-notice action; F2 has no agent -> agent-notice skipped.
     assert (result.actions, result.item_steps, result.skipped) == (1, 2, 1)

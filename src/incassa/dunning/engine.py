@@ -105,14 +105,17 @@ def decide(
     progress: pl.DataFrame,
     held: pl.DataFrame,
     as_of: dt.date,
+    balances: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """The items that reach a step on ``as_of``; see the module docstring for the rules.
 
-    ``items`` are the company's open items (credit notes included, for balances);
-    ``held`` has one column ``receivable_id`` of the items on hold on ``as_of``. Returns a
-    frame with ``DECISIONS_SCHEMA``.
+    ``items`` are the company's open items; ``held`` has one column ``receivable_id`` of the
+    items on hold on ``as_of``; ``balances`` (``customer_id``, ``net_overdue``) is computed
+    from ``items`` when not given, in which case ``items`` must include the credit notes.
+    Returns a frame with ``DECISIONS_SCHEMA``.
     """
-    balances = customer_balances(items, as_of)
+    if balances is None:
+        balances = customer_balances(items, as_of)
     chased = (
         items.filter((pl.col("open_amount") > 0) & (pl.col("document_type") != CREDIT_NOTE))
         .join(held.select("receivable_id"), on="receivable_id", how="anti")
@@ -138,36 +141,20 @@ def decide(
         & ~pl.col("is_blocking").fill_null(False)
     )
 
-    candidates = chased.join(steps, on="strategy_id", how="inner")
-    after_current = (
-        pl.col("last_step_id").is_null()
-        | (
-            (pl.col("last_strategy_id") == pl.col("strategy_id"))
-            & (pl.col("position") > pl.col("last_position"))
-        )
-        | (
-            # The customer moved to another strategy: go on from the same lateness.
-            (pl.col("last_strategy_id") != pl.col("strategy_id"))
-            & (pl.col("days_overdue") > pl.col("last_days"))
-        )
-        | (pl.col("last_strategy_id").is_null() & pl.col("last_step_id").is_not_null())
+    # The first applicable step after the current one, found with one expression per step
+    # (a handful) rather than by joining every item to every step.
+    first_step = pl.coalesce(
+        [
+            pl.when(_applicable(step)).then(pl.lit(step["step_id"], dtype=pl.Int64))
+            for step in steps.sort("strategy_id", "position").iter_rows(named=True)
+        ]
+        or [pl.lit(None, dtype=pl.Int64)]
     )
-    before_due = pl.col("days_overdue") < 0
-    not_yet_due = pl.col("days") <= 0
-    in_category = pl.col("categories").is_null() | (pl.col("categories").list.len() == 0)
-    in_category = in_category | pl.col("categories").list.contains(pl.col("category_id"))
-    enough_overdue = pl.col("min_customer_overdue").is_null() | (
-        pl.col("net_overdue") >= pl.col("min_customer_overdue")
+    first = (
+        chased.with_columns(first_step.alias("step_id"))
+        .filter(pl.col("step_id").is_not_null())
+        .join(steps.drop("strategy_id"), on="step_id", how="inner")
     )
-    balance_due = before_due | (pl.col("net_overdue") > 0)
-    applicable = candidates.filter(
-        after_current
-        & (before_due == not_yet_due)
-        & in_category.fill_null(False)
-        & enough_overdue
-        & balance_due
-    )
-    first = applicable.sort("position").group_by("receivable_id", maintain_order=False).first()
 
     gap = pl.coalesce(
         pl.col("min_days_since_previous"),
@@ -198,6 +185,31 @@ def decide(
         .otherwise(pl.lit(""))
         .alias("note"),
     ).sort("customer_id", "step_id", "receivable_id")
+
+
+def _applicable(step: dict) -> pl.Expr:
+    """Whether ``step`` may be an item's next step: it belongs to the item's strategy, comes
+    after the item's current step, and its conditions hold."""
+    days = step["days_overdue"]
+    after_current = (
+        pl.col("last_step_id").is_null()
+        | (
+            (pl.col("last_strategy_id") == step["strategy_id"])
+            & (pl.col("last_position") < step["position"])
+        )
+        # The customer moved to another strategy: go on from the same lateness.
+        | ((pl.col("last_strategy_id") != step["strategy_id"]) & (pl.col("last_days") < days))
+    )
+    # Steps before the due date only for items not yet due, and the others only for late ones.
+    condition = (pl.col("strategy_id") == step["strategy_id"]) & after_current
+    condition &= (pl.col("days") <= 0) if days < 0 else (pl.col("days") > 0)
+    if days >= 0:
+        condition &= pl.col("net_overdue") > 0
+    if step["categories"]:
+        condition &= pl.col("category_id").is_in(step["categories"])
+    if step["min_customer_overdue"] is not None:
+        condition &= pl.col("net_overdue") >= step["min_customer_overdue"]
+    return condition.fill_null(False)
 
 
 def advance_progress(

@@ -341,9 +341,17 @@ class ItemStep(models.Model):
     """An item reached a step on a date: the history that explains where each item is."""
 
     receivable = models.ForeignKey(
-        Receivable, on_delete=models.CASCADE, related_name="dunning_steps"
+        Receivable,
+        on_delete=models.CASCADE,
+        related_name="dunning_steps",
+        db_index=False,  # covered by itemstep_once
     )
-    step = models.ForeignKey(Step, on_delete=models.PROTECT, related_name="item_steps")
+    step = models.ForeignKey(
+        Step,
+        on_delete=models.PROTECT,
+        related_name="item_steps",
+        db_index=False,  # steps are rarely deleted; keeps the engine's bulk insert lean
+    )
     action = models.ForeignKey(
         Action, on_delete=models.CASCADE, null=True, blank=True, related_name="item_steps"
     )
@@ -370,10 +378,15 @@ class ItemProgress(models.Model):
     receivable = models.OneToOneField(
         Receivable, on_delete=models.CASCADE, primary_key=True, related_name="dunning_progress"
     )
-    step = models.ForeignKey(Step, on_delete=models.PROTECT, related_name="+")
+    step = models.ForeignKey(Step, on_delete=models.PROTECT, related_name="+", db_index=False)
     reached_on = models.DateField(_("date"))
     action = models.ForeignKey(
-        Action, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        Action,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,  # one row per item, rewritten by every run: no index to maintain
     )
 
     class Meta:

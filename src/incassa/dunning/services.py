@@ -129,14 +129,60 @@ def _dates(frame: pl.DataFrame, *columns: str) -> pl.DataFrame:
     return frame.with_columns(pl.col(c).str.slice(0, 10).str.to_date("%Y-%m-%d") for c in columns)
 
 
-def load_items(company: Company) -> pl.DataFrame:
+def load_items(company: Company, as_of: dt.date) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The items that may be chased on ``as_of``, and where each of them stands.
+
+    One query: open items with something to pay, not credit notes, that have not moved
+    already on ``as_of``; with their current step and whether its action still holds them
+    (a message not yet gone out). Items that moved today are left out in SQL, which makes a
+    second run for the same day cheap.
+    """
+    messages = ", ".join(f"'{c}'" for c in sorted(MESSAGE_CHANNELS))
     frame = _frame(
-        f"SELECT id, customer_id, CAST(due_date AS TEXT), open_amount, document_type "
-        f"FROM {_table(Receivable)} WHERE company_id = %s AND status = 'open'",
-        [company.pk],
-        {**engine.ITEMS_SCHEMA, "due_date": pl.Utf8},
+        f"SELECT r.id, r.customer_id, CAST(r.due_date AS TEXT), r.open_amount, "
+        f"r.document_type, p.step_id, CAST(p.reached_on AS TEXT), "
+        f"CASE WHEN a.id IS NULL THEN 0 "
+        f"WHEN a.needs_approval AND a.status = 'created' THEN 1 "
+        f"WHEN a.channel IN ({messages}) AND a.status IN ('created', 'approved', 'sending', "
+        f"'failed') THEN 1 ELSE 0 END "
+        f"FROM {_table(Receivable)} r "
+        f"LEFT JOIN {_table(ItemProgress)} p ON p.receivable_id = r.id "
+        f"LEFT JOIN {_table(Action)} a ON a.id = p.action_id "
+        f"WHERE r.company_id = %s AND r.status = 'open' AND r.open_amount > 0 "
+        f"AND r.document_type <> 'credit_note' "
+        f"AND (p.reached_on IS NULL OR p.reached_on < %s)",
+        [company.pk, as_of.isoformat()],
+        {
+            **engine.ITEMS_SCHEMA,
+            "due_date": pl.Utf8,
+            "step_id": pl.Int64,
+            "reached_on": pl.Utf8,
+            "is_blocking": pl.Int8,
+        },
     )
-    return _dates(frame, "due_date")
+    frame = _dates(frame, "due_date", "reached_on").with_columns(
+        pl.col("is_blocking").cast(pl.Boolean)
+    )
+    items = frame.select(list(engine.ITEMS_SCHEMA))
+    progress = frame.filter(pl.col("step_id").is_not_null()).select(
+        "receivable_id",
+        "step_id",
+        "reached_on",
+        "is_blocking",
+    )
+    return items, progress
+
+
+def load_balances(company: Company, as_of: dt.date) -> pl.DataFrame:
+    """Net overdue amount per customer (``engine.customer_balances``), summed in SQL."""
+    return _frame(
+        f"SELECT customer_id, SUM(CASE WHEN (due_date < %s AND open_amount > 0) "
+        f"OR open_amount < 0 THEN open_amount ELSE 0 END) "
+        f"FROM {_table(Receivable)} WHERE company_id = %s AND status = 'open' "
+        f"GROUP BY customer_id",
+        [as_of.isoformat(), company.pk],
+        {"customer_id": pl.Int64, "net_overdue": pl.Int64},
+    )
 
 
 def load_customers(company: Company, as_of: dt.date) -> pl.DataFrame:
@@ -207,25 +253,6 @@ def load_steps(company: Company) -> pl.DataFrame:
     )
 
 
-def load_progress(company: Company) -> pl.DataFrame:
-    """Where each open item stands, and whether its last action still holds it."""
-    messages = ", ".join(f"'{c}'" for c in sorted(MESSAGE_CHANNELS))
-    frame = _frame(
-        f"SELECT p.receivable_id, p.step_id, CAST(p.reached_on AS TEXT), "
-        f"CASE WHEN a.id IS NULL THEN 0 "
-        f"WHEN a.needs_approval AND a.status = 'created' THEN 1 "
-        f"WHEN a.channel IN ({messages}) AND a.status IN ('created', 'approved', 'sending', "
-        f"'failed') THEN 1 ELSE 0 END "
-        f"FROM {_table(ItemProgress)} p "
-        f"JOIN {_table(Receivable)} r ON r.id = p.receivable_id "
-        f"LEFT JOIN {_table(Action)} a ON a.id = p.action_id "
-        f"WHERE r.company_id = %s AND r.status = 'open'",
-        [company.pk],
-        {**engine.PROGRESS_SCHEMA, "reached_on": pl.Utf8, "is_blocking": pl.Int8},
-    )
-    return _dates(frame, "reached_on").with_columns(pl.col("is_blocking").cast(pl.Boolean))
-
-
 def load_held(company: Company, as_of: dt.date) -> pl.DataFrame:
     ids = (
         Hold.objects.filter(receivable__company=company, starts_on__lte=as_of)
@@ -255,15 +282,16 @@ def dunning_run(*, company: Company, as_of: dt.date, dry_run: bool = False) -> R
     with transaction.atomic():
         bulk.lock_for_writing(Action)
         cancelled = 0 if dry_run else pending_cancel_for_closed(company=company)
-        items = load_items(company)
+        items, progress = load_items(company, as_of)
         steps = load_steps(company)
         decisions = engine.decide(
             items=items,
             customers=load_customers(company, as_of),
             steps=steps,
-            progress=load_progress(company),
+            progress=progress,
             held=load_held(company, as_of),
             as_of=as_of,
+            balances=load_balances(company, as_of),
         )
         by_step, by_channel = _summaries(decisions, steps)
         result = RunResult(
@@ -281,7 +309,7 @@ def dunning_run(*, company: Company, as_of: dt.date, dry_run: bool = False) -> R
         if dry_run:
             transaction.set_rollback(True)
             return result
-        _write_decisions(company, decisions, as_of)
+        _write_decisions(company, decisions, progress, as_of)
         result.run = Run.objects.create(
             company=company,
             as_of=as_of,
@@ -297,7 +325,9 @@ def dunning_run(*, company: Company, as_of: dt.date, dry_run: bool = False) -> R
     return result
 
 
-def _write_decisions(company: Company, decisions: pl.DataFrame, as_of: dt.date) -> None:
+def _write_decisions(
+    company: Company, decisions: pl.DataFrame, progress: pl.DataFrame, as_of: dt.date
+) -> None:
     if decisions.is_empty():
         return
     today = as_of.isoformat()
@@ -364,39 +394,32 @@ def _write_decisions(company: Company, decisions: pl.DataFrame, as_of: dt.date) 
         .then(pl.lit(ItemStepStatus.SKIPPED.value))
         .otherwise(pl.lit(ItemStepStatus.CREATED.value))
         .alias("status"),
-        pl.lit(today).alias("reached_on"),
     )
+    columns = ["receivable_id", "step_id", "action_id", "days_overdue", "open_amount", "status"]
     bulk.insert_rows(
         _table(ItemStep),
-        [
-            "receivable_id",
-            "step_id",
-            "action_id",
-            "reached_on",
-            "days_overdue",
-            "open_amount",
-            "status",
-            "note",
-        ],
-        bulk_rows(
-            decisions,
-            [
-                "receivable_id",
-                "step_id",
-                "action_id",
-                "reached_on",
-                "days_overdue",
-                "open_amount",
-                "status",
-                "note",
-            ],
-        ),
+        [*columns, "note"],
+        bulk_rows(decisions, [*columns, "note"]),
+        expected=decisions.height,
+        constants={"reached_on": today},
     )
-    bulk.upsert_rows(
+    moved = decisions.join(progress.select("receivable_id"), on="receivable_id", how="semi")
+    first = decisions.join(progress.select("receivable_id"), on="receivable_id", how="anti")
+    bulk.update_rows(
         _table(ItemProgress),
-        ["receivable_id", "step_id", "reached_on", "action_id"],
-        bulk_rows(decisions, ["receivable_id", "step_id", "reached_on", "action_id"]),
+        ["step_id", "action_id", "reached_on"],
+        (
+            (*row, today, receivable)
+            for *row, receivable in bulk_rows(moved, ["step_id", "action_id", "receivable_id"])
+        ),
         key="receivable_id",
+    )
+    bulk.insert_rows(
+        _table(ItemProgress),
+        ["receivable_id", "step_id", "action_id"],
+        bulk_rows(first, ["receivable_id", "step_id", "action_id"]),
+        expected=first.height,
+        constants={"reached_on": today},
     )
 
 
@@ -454,9 +477,8 @@ class PreviewDay:
 def dunning_preview(*, company: Company, start: dt.date, days: int) -> list[PreviewDay]:
     """What the next ``days`` runs would create, assuming every message goes out the day it
     is created and the ledger does not change. Reads only."""
-    items = load_items(company)
+    items, progress = load_items(company, start)
     steps = load_steps(company)
-    progress = load_progress(company)
     outlook = []
     for offset in range(days):
         day = start + dt.timedelta(days=offset)
@@ -467,6 +489,7 @@ def dunning_preview(*, company: Company, start: dt.date, days: int) -> list[Prev
             progress=progress,
             held=load_held(company, day),
             as_of=day,
+            balances=load_balances(company, day),
         )
         by_step, by_channel = _summaries(decisions, steps)
         outlook.append(PreviewDay(day, by_step, by_channel, decisions.height))
