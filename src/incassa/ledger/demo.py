@@ -22,7 +22,7 @@ import re
 import secrets
 import tempfile
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -52,7 +52,7 @@ DEFAULT_COMPANY_CODE = "demo"
 DEFAULT_SEED = 2026
 DEMO_USERNAME = "demo"
 # Days before ``as_of`` of the three snapshots that are imported, oldest first.
-SNAPSHOT_OFFSETS = (14, 7, 0)
+SNAPSHOT_OFFSETS = (70, 42, 28, 14, 7, 0)
 HISTORY_DAYS = 400
 ISSUED_INVOICE_DAYS = 365
 
@@ -588,6 +588,7 @@ def demo_company_reset(*, code: str) -> Company:
     company, _created = Company.objects.update_or_create(
         code=code, defaults={**COMPANY, "vat_number": _company_vat_number()}
     )
+    # Later apps' rows that point at items (dunning steps, holds) go with them (CASCADE).
     ReceivableEvent.objects.filter(receivable__company=company).delete()
     Receivable.objects.filter(company=company).delete()
     IssuedInvoice.objects.filter(company=company).delete()
@@ -628,9 +629,15 @@ def demo_portfolio_build(
     company_code: str = DEFAULT_COMPANY_CODE,
     seed: int = DEFAULT_SEED,
     if_empty: bool = False,
+    after_snapshot: Callable[[Company, dt.date, dt.date], None] | None = None,
 ) -> DemoResult:
     """Fill ``company_code`` with the demo portfolio through the real imports, and reset the
-    demo login. With ``if_empty``, a company that already has items keeps them."""
+    demo login. With ``if_empty``, a company that already has items keeps them.
+
+    ``after_snapshot(company, day, until)`` is called after each snapshot is imported, with
+    the day of the next one (or the day after ``as_of``), so that later apps can play the
+    days in between (the dunning engine's daily runs) without the ledger knowing them.
+    """
     from incassa.ledger.services import invoices_import, receivables_import
 
     company = Company.objects.filter(code=company_code).first()
@@ -647,14 +654,16 @@ def demo_portfolio_build(
             for name, email in AGENTS:
                 SalesAgent.objects.create(company=company, name=name, email=email)
         with tempfile.TemporaryDirectory(prefix="incassa-demo-") as folder:
-            for offset in SNAPSHOT_OFFSETS:
-                day = as_of - dt.timedelta(days=offset)
+            days = [as_of - dt.timedelta(days=offset) for offset in SNAPSHOT_OFFSETS]
+            for day, until in zip(days, [*days[1:], as_of + dt.timedelta(days=1)], strict=True):
                 path = Path(folder) / f"scadenziario_{day:%Y%m%d}.csv"
                 snapshot_write(portfolio, day, path)
                 result = receivables_import(
                     company=company, path=path, as_of=day, source="demo-data"
                 )
                 imports.append(result.import_run)
+                if after_snapshot is not None:
+                    after_snapshot(company, day, until)
             path = Path(folder) / f"fatture_emesse_{as_of:%Y%m%d}.csv"
             invoices_write(portfolio, path)
             imports.append(

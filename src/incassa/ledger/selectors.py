@@ -15,18 +15,23 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.db import connection
 from django.db.models import Count, Min, Q, QuerySet, Sum
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
+from incassa.core.fields import from_cents
 from incassa.ledger.models import (
     Company,
     Customer,
     ImportKind,
     ImportRun,
     ImportStatus,
+    Membership,
     Receivable,
+    ReceivableEvent,
     ReceivableStatus,
+    Role,
 )
 
 ZERO = Decimal("0.00")
@@ -271,3 +276,254 @@ def companies_for_user(*, user) -> QuerySet[Company]:
     if user.is_superuser:
         return Company.objects.all()
     return Company.objects.filter(memberships__user=user).distinct()
+
+
+# --------------------------------------------------------------------------------------
+# Roles and the customers list
+# --------------------------------------------------------------------------------------
+
+# Roles that may change the dunning state (exclude, hold, approve...); the others only read.
+ACTING_ROLES = frozenset({Role.ADMINISTRATOR, Role.CREDIT_MANAGER, Role.COLLECTOR})
+
+
+def role_for_user(*, user, company: Company) -> str | None:
+    """The role ``user`` has in ``company``: their membership's, administrator for
+    superusers, None when they may not see the company."""
+    if not user.is_authenticated or not user.is_active:
+        return None
+    role = (
+        Membership.objects.filter(user=user, company=company).values_list("role", flat=True)
+    ).first()
+    if role is None and user.is_superuser:
+        return Role.ADMINISTRATOR
+    return role
+
+
+def customers_for_user(*, user, company: Company, role: str | None) -> QuerySet[Customer]:
+    """The customers of ``company`` that ``user`` may see: a sales agent only those whose
+    agent is their login, every other role all of them."""
+    customers = Customer.objects.filter(company=company)
+    if role is None:
+        return customers.none()
+    if role == Role.SALES_AGENT:
+        return customers.filter(sales_agent__user=user)
+    return customers
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerBalance:
+    """One row of the customers list: a customer and what its open items add up to."""
+
+    customer: Customer
+    open_amount: Decimal
+    overdue_amount: Decimal
+    oldest_due_date: dt.date | None
+    open_items: int
+
+
+class CustomerBalances:
+    """The customers list, filtered and ranked by overdue amount, computed by the database
+    one page at a time. Behaves enough like a query set for Django's ``Paginator``:
+    ``count()`` and slicing, each one query (plus one to read the page's customers).
+
+    One grouped query over the covering index ``receivable_customer_due`` (company, status,
+    customer, due_date, open_amount) sums every customer's open items without touching the
+    table; when a filter narrows the customers, the grouping is limited to them, so a search
+    reads only their part of the index.
+    """
+
+    def __init__(
+        self,
+        *,
+        company: Company,
+        as_of: dt.date,
+        customers: QuerySet[Customer],
+        overdue_only: bool,
+        narrowed: bool,
+    ) -> None:
+        self.company = company
+        self.as_of = as_of
+        self.customers = customers
+        self.overdue_only = overdue_only
+        self.narrowed = narrowed
+        self._count: int | None = None
+
+    def _customer_filter(self) -> tuple[str, list]:
+        """SQL restricting ``c`` (and the grouping's items) to the filtered customers."""
+        if not self.narrowed:
+            return "", []
+        sql, params = self.customers.order_by().values("id").query.sql_with_params()
+        return f" AND {{column}} IN ({sql})", list(params)
+
+    def _totals_sql(self) -> tuple[str, list]:
+        receivable = connection.ops.quote_name(Receivable._meta.db_table)
+        narrow, narrow_params = self._customer_filter()
+        sql = (
+            "SELECT r.customer_id, SUM(r.open_amount) AS open_amount, "
+            "SUM(CASE WHEN r.due_date < %s THEN r.open_amount ELSE 0 END) AS overdue_amount, "
+            "MIN(r.due_date) AS oldest_due_date, COUNT(*) AS open_items "
+            f"FROM {receivable} r WHERE r.company_id = %s AND r.status = %s"
+            + narrow.format(column="r.customer_id")
+            + " GROUP BY r.customer_id"
+        )
+        return sql, [self.as_of, self.company.pk, ReceivableStatus.OPEN, *narrow_params]
+
+    def count(self) -> int:
+        if self._count is None:
+            narrow, narrow_params = self._customer_filter()
+            with connection.cursor() as cursor:
+                if self.overdue_only:
+                    totals, params = self._totals_sql()
+                    cursor.execute(
+                        f"SELECT COUNT(*) FROM ({totals}) t WHERE t.overdue_amount > 0", params
+                    )
+                else:
+                    customer = connection.ops.quote_name(Customer._meta.db_table)
+                    cursor.execute(
+                        f"SELECT COUNT(*) FROM {customer} c WHERE c.company_id = %s"
+                        + narrow.format(column="c.id"),
+                        [self.company.pk, *narrow_params],
+                    )
+                self._count = cursor.fetchone()[0]
+        return self._count
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def __getitem__(self, index: slice) -> list[CustomerBalance]:
+        if not isinstance(index, slice) or index.step not in (None, 1):
+            raise TypeError("CustomerBalances supports only slices")
+        start = index.start or 0
+        stop = self.count() if index.stop is None else index.stop
+        if stop <= start:
+            return []
+        return self._page(start, stop - start)
+
+    def _page(self, offset: int, limit: int) -> list[CustomerBalance]:
+        customer = connection.ops.quote_name(Customer._meta.db_table)
+        totals, params = self._totals_sql()
+        narrow, narrow_params = self._customer_filter()
+        join = "JOIN" if self.overdue_only else "LEFT JOIN"
+        sql = (
+            "SELECT c.id, COALESCE(t.open_amount, 0), COALESCE(t.overdue_amount, 0), "
+            "t.oldest_due_date, COALESCE(t.open_items, 0) "
+            f"FROM {customer} c {join} ({totals}) t ON t.customer_id = c.id "
+            "WHERE c.company_id = %s"
+            + narrow.format(column="c.id")
+            + (" AND t.overdue_amount > 0" if self.overdue_only else "")
+            + " ORDER BY COALESCE(t.overdue_amount, 0) DESC, COALESCE(t.open_amount, 0) DESC, "
+            "c.code LIMIT %s OFFSET %s"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [*params, self.company.pk, *narrow_params, limit, offset])
+            rows = cursor.fetchall()
+        customers = Customer.objects.select_related("category", "sales_agent").in_bulk(
+            [row[0] for row in rows]
+        )
+        return [
+            CustomerBalance(
+                customer=customers[customer_id],
+                open_amount=from_cents(open_cents),
+                overdue_amount=from_cents(overdue_cents),
+                oldest_due_date=_as_date(oldest),
+                open_items=items,
+            )
+            for customer_id, open_cents, overdue_cents, oldest, items in rows
+        ]
+
+
+def _as_date(value) -> dt.date | None:
+    """A date read by a raw query: SQLite gives the ISO text, PostgreSQL a date."""
+    if value is None or isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(str(value)[:10])
+
+
+def customer_balances(
+    *,
+    company: Company,
+    as_of: dt.date,
+    search: str = "",
+    category_id: int | None = None,
+    sales_agent_id: int | None = None,
+    overdue_only: bool = False,
+    agent_user=None,
+) -> CustomerBalances:
+    """The customers of ``company``, filtered, largest overdue amount first, then largest
+    open amount, then by code.
+
+    ``search`` matches part of the code, the name or the VAT number (with or without its
+    ``IT`` prefix); overdue means due before ``as_of``; ``agent_user`` keeps only the
+    customers whose sales agent logs in as that user.
+    """
+    scope = Customer.objects.filter(company=company)
+    narrowed = False
+    search = " ".join(search.split())
+    if search:
+        vat = search.replace(" ", "").upper()
+        if vat.startswith("IT") and vat[2:].isdigit():
+            vat = vat[2:]
+        scope = scope.filter(
+            Q(code__icontains=search) | Q(name__icontains=search) | Q(vat_number__icontains=vat)
+        )
+        narrowed = True
+    if category_id is not None:
+        scope = scope.filter(category_id=category_id)
+        narrowed = True
+    if sales_agent_id is not None:
+        scope = scope.filter(sales_agent_id=sales_agent_id)
+        narrowed = True
+    if agent_user is not None:
+        scope = scope.filter(sales_agent__user=agent_user)
+        narrowed = True
+    return CustomerBalances(
+        company=company,
+        as_of=as_of,
+        customers=scope,
+        overdue_only=overdue_only,
+        narrowed=narrowed,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerTotals:
+    open_amount: Decimal
+    open_items: int
+    overdue_amount: Decimal
+    overdue_items: int
+    oldest_due_date: dt.date | None
+
+
+def customer_totals(*, customer: Customer, as_of: dt.date) -> CustomerTotals:
+    """What ``customer`` owes on ``as_of``: one query on the covering index."""
+    overdue = Q(due_date__lt=as_of)
+    row = Receivable.objects.filter(
+        company_id=customer.company_id, status=ReceivableStatus.OPEN, customer=customer
+    ).aggregate(
+        open_amount=Sum("open_amount"),
+        open_items=Count("id"),
+        overdue_amount=Sum("open_amount", filter=overdue),
+        overdue_items=Count("id", filter=overdue),
+        oldest=Min("due_date"),
+    )
+    return CustomerTotals(
+        open_amount=row["open_amount"] or ZERO,
+        open_items=row["open_items"],
+        overdue_amount=row["overdue_amount"] or ZERO,
+        overdue_items=row["overdue_items"],
+        oldest_due_date=row["oldest"],
+    )
+
+
+def receivable_events(
+    *, customer: Customer | None = None, receivable: Receivable | None = None
+) -> list[ReceivableEvent]:
+    """The changes to the items of ``customer`` (or to one ``receivable``), oldest first."""
+    events = ReceivableEvent.objects.select_related("receivable")
+    if receivable is not None:
+        events = events.filter(receivable=receivable)
+    elif customer is not None:
+        events = events.filter(receivable__customer=customer)
+    else:
+        raise TypeError("receivable_events needs a customer or a receivable")
+    return list(events.order_by("on_date", "id"))

@@ -1,4 +1,8 @@
-"""``incassa demo-data``: an Italian demo portfolio loaded through the real imports."""
+"""``incassa demo-data``: an Italian demo portfolio loaded through the real imports, with
+the dunning engine run for every day between the snapshots.
+
+It lives in ``web`` because it spans every app, and the apps below must not know each other.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from incassa.core.formatting import format_money, format_number
+from incassa.dunning.demo import demo_days_play
 from incassa.ledger.demo import DEFAULT_COMPANY_CODE, DEFAULT_SEED, demo_portfolio_build
 from incassa.ledger.selectors import ledger_summary
 
@@ -21,6 +26,15 @@ def _date(value: str):
         return dt.date.fromisoformat(value)
     except ValueError as exc:
         raise CommandError(f"invalid date {value!r}: use YYYY-MM-DD", returncode=2) from exc
+
+
+def _dunning_permissions(username: str) -> None:
+    """The demo login may also approve actions and manage holds in the admin."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Permission
+
+    user = get_user_model().objects.get(username=username)
+    user.user_permissions.add(*Permission.objects.filter(content_type__app_label="dunning"))
 
 
 class Command(BaseCommand):
@@ -59,7 +73,11 @@ class Command(BaseCommand):
             company_code=options["company"],
             seed=options["seed"],
             if_empty=options["if_empty"],
+            after_snapshot=lambda company, day, until: demo_days_play(
+                company=company, start=day, until=until
+            ),
         )
+        _dunning_permissions(result.username)
         company = result.company
         summary = ledger_summary(company=company)
         if result.built:
