@@ -9,10 +9,11 @@ None): money in cents, dates as ISO strings.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from itertools import islice
 from typing import Any
 
+import polars as pl
 from django.db import connection
 from django.db.models import Model
 
@@ -233,3 +234,15 @@ def fetch_rows(sql: str, params: Sequence[Any] = ()) -> list[tuple]:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()
+
+
+def fetch_frame(sql: str, params: Sequence[Any], schema: Mapping[str, Any]) -> pl.DataFrame:
+    """A raw query's rows as a data frame with ``schema`` (its columns in the query's order)."""
+    return pl.DataFrame(fetch_rows(sql, params), schema=dict(schema), orient="row")
+
+
+def frame_rows(frame: pl.DataFrame, columns: Sequence[str], size: int = 100_000) -> Iterator[tuple]:
+    """Rows of ``frame`` as tuples, a slice at a time so that memory stays flat."""
+    for start in range(0, frame.height, size):
+        part = frame.slice(start, size)
+        yield from zip(*(part[c].to_list() for c in columns), strict=True)

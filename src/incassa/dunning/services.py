@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -120,11 +119,6 @@ def _table(model: Any) -> str:
     return model._meta.db_table
 
 
-def _frame(sql: str, params: list[Any], schema: dict[str, Any]) -> pl.DataFrame:
-    rows = bulk.fetch_rows(sql, params)
-    return pl.DataFrame(rows, schema=schema, orient="row")
-
-
 def _dates(frame: pl.DataFrame, *columns: str) -> pl.DataFrame:
     return frame.with_columns(pl.col(c).str.slice(0, 10).str.to_date("%Y-%m-%d") for c in columns)
 
@@ -138,7 +132,7 @@ def load_items(company: Company, as_of: dt.date) -> tuple[pl.DataFrame, pl.DataF
     second run for the same day cheap.
     """
     messages = ", ".join(f"'{c}'" for c in sorted(MESSAGE_CHANNELS))
-    frame = _frame(
+    frame = bulk.fetch_frame(
         f"SELECT r.id, r.customer_id, CAST(r.due_date AS TEXT), r.open_amount, "
         f"r.document_type, p.step_id, CAST(p.reached_on AS TEXT), "
         f"CASE WHEN a.id IS NULL THEN 0 "
@@ -175,7 +169,7 @@ def load_items(company: Company, as_of: dt.date) -> tuple[pl.DataFrame, pl.DataF
 
 def load_balances(company: Company, as_of: dt.date) -> pl.DataFrame:
     """Net overdue amount per customer (``engine.customer_balances``), summed in SQL."""
-    return _frame(
+    return bulk.fetch_frame(
         f"SELECT customer_id, SUM(CASE WHEN (due_date < %s AND open_amount > 0) "
         f"OR open_amount < 0 THEN open_amount ELSE 0 END) "
         f"FROM {_table(Receivable)} WHERE company_id = %s AND status = 'open' "
@@ -191,7 +185,7 @@ def load_customers(company: Company, as_of: dt.date) -> pl.DataFrame:
     default = (
         Strategy.objects.filter(company=company, is_default=True).values_list("id", flat=True)
     ).first()
-    customers = _frame(
+    customers = bulk.fetch_frame(
         f"SELECT c.id, COALESCE(cs.strategy_id, cat.strategy_id, %s), c.category_id, "
         f"CASE WHEN c.emails <> '' THEN 1 ELSE 0 END, "
         f"CASE WHEN a.email IS NOT NULL AND a.email <> '' THEN 1 ELSE 0 END "
@@ -374,7 +368,7 @@ def _write_decisions(
             ],
             (
                 (*row, company.pk, today, ActionStatus.CREATED.value, uuid.uuid4().hex, 0, "", now)
-                for row in bulk_rows(grouped, columns)
+                for row in bulk.frame_rows(grouped, columns)
             ),
         )
         decisions = decisions.join(
@@ -399,7 +393,7 @@ def _write_decisions(
     bulk.insert_rows(
         _table(ItemStep),
         [*columns, "note"],
-        bulk_rows(decisions, [*columns, "note"]),
+        bulk.frame_rows(decisions, [*columns, "note"]),
         expected=decisions.height,
         constants={"reached_on": today},
     )
@@ -410,23 +404,19 @@ def _write_decisions(
         ["step_id", "action_id", "reached_on"],
         (
             (*row, today, receivable)
-            for *row, receivable in bulk_rows(moved, ["step_id", "action_id", "receivable_id"])
+            for *row, receivable in bulk.frame_rows(
+                moved, ["step_id", "action_id", "receivable_id"]
+            )
         ),
         key="receivable_id",
     )
     bulk.insert_rows(
         _table(ItemProgress),
         ["receivable_id", "step_id", "action_id"],
-        bulk_rows(first, ["receivable_id", "step_id", "action_id"]),
+        bulk.frame_rows(first, ["receivable_id", "step_id", "action_id"]),
         expected=first.height,
         constants={"reached_on": today},
     )
-
-
-def bulk_rows(frame: pl.DataFrame, columns: list[str], size: int = 100_000) -> Iterable[tuple]:
-    for start in range(0, frame.height, size):
-        part = frame.slice(start, size)
-        yield from zip(*(part[c].to_list() for c in columns), strict=True)
 
 
 def pending_cancel_for_closed(*, company: Company) -> int:

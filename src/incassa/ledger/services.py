@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -530,13 +530,6 @@ def _iso(column: str) -> pl.Expr:
     return pl.col(column).dt.to_string("%Y-%m-%d")
 
 
-def frame_rows(frame: pl.DataFrame, columns: Sequence[str], size: int = 100_000) -> Iterator[tuple]:
-    """Rows of ``frame`` as tuples, a slice at a time so that memory stays flat."""
-    for start in range(0, frame.height, size):
-        part = frame.slice(start, size)
-        yield from zip(*(part[c].to_list() for c in columns), strict=True)
-
-
 def _now_db() -> Any:
     return connection.ops.adapt_datetimefield_value(timezone.now())
 
@@ -654,7 +647,7 @@ def _upsert_customers(company: Company, frame: pl.DataFrame, counts: _Counts) ->
         bulk.insert_rows(
             _table(Customer),
             [*columns, "created_at", "updated_at"],
-            ((*row, now, now) for row in frame_rows(new_rows, columns)),
+            ((*row, now, now) for row in bulk.frame_rows(new_rows, columns)),
         )
         counts.customers_created = new.height
 
@@ -668,7 +661,7 @@ def _upsert_customers(company: Company, frame: pl.DataFrame, counts: _Counts) ->
             bulk.update_rows(
                 _table(Customer),
                 [*given, "updated_at"],
-                ((*row[:-1], now, row[-1]) for row in frame_rows(refreshed, [*given, "id"])),
+                ((*row[:-1], now, row[-1]) for row in bulk.frame_rows(refreshed, [*given, "id"])),
             )
 
     ids = pl.concat(
@@ -696,10 +689,11 @@ def _load_items(model: Any, company: Company, columns: Sequence[str]) -> pl.Data
         else:
             select.append(column)
             schema[column] = pl.Utf8
-    rows = bulk.fetch_rows(
-        f"SELECT {', '.join(select)} FROM {_table(model)} WHERE company_id = %s", [company.pk]
+    return bulk.fetch_frame(
+        f"SELECT {', '.join(select)} FROM {_table(model)} WHERE company_id = %s",
+        [company.pk],
+        schema,
     )
-    return pl.DataFrame(rows, schema=schema, orient="row")
 
 
 def _file_items(frame: pl.DataFrame, customer_ids: pl.DataFrame) -> pl.DataFrame:
@@ -827,7 +821,7 @@ def _apply_receivables(
         bulk.insert_rows(
             _table(Receivable),
             columns,
-            frame_rows(new, columns),
+            bulk.frame_rows(new, columns),
             on_chunk=advance,
             expected=new.height,
             constants={
@@ -886,7 +880,7 @@ def _apply_receivables(
         bulk.update_rows(
             _table(Receivable),
             columns,
-            frame_rows(changes, [*columns, "old_id"]),
+            bulk.frame_rows(changes, [*columns, "old_id"]),
             on_chunk=advance,
         )
         kinds = {
@@ -989,7 +983,7 @@ def _write_events(events: pl.DataFrame, run: ImportRun, on_date: str) -> None:
     bulk.insert_rows(
         _table(ReceivableEvent),
         ["receivable_id", "kind", "on_date", "amount_before", "amount_after", "import_run_id"],
-        frame_rows(events, columns),
+        bulk.frame_rows(events, columns),
         expected=events.height,
     )
 
@@ -1044,7 +1038,7 @@ def _apply_invoices(
             "currency",
             "import_run_id",
         ]
-        bulk.insert_rows(_table(IssuedInvoice), columns, frame_rows(new, columns))
+        bulk.insert_rows(_table(IssuedInvoice), columns, bulk.frame_rows(new, columns))
         counts.created = new.height
     matched = joined.filter(pl.col("old_id").is_not_null())
     changed = matched.filter(
@@ -1056,7 +1050,9 @@ def _apply_invoices(
     if changed.height:
         changed = changed.with_columns(pl.lit(run.pk, dtype=pl.Int64).alias("import_run_id"))
         columns = ["document_date", "document_type", "amount", "currency", "import_run_id"]
-        bulk.update_rows(_table(IssuedInvoice), columns, frame_rows(changed, [*columns, "old_id"]))
+        bulk.update_rows(
+            _table(IssuedInvoice), columns, bulk.frame_rows(changed, [*columns, "old_id"])
+        )
     counts.updated = changed.height
     counts.unchanged = matched.height - changed.height
     if on_progress:
