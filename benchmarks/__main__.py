@@ -19,10 +19,11 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
-from benchmarks import common, import_receivables
+from benchmarks import common, dunning_run, import_receivables
 
 BENCHMARKS: dict[str, ModuleType] = {
     import_receivables.NAME: import_receivables,
+    dunning_run.NAME: dunning_run,
 }
 REPORT = common.ROOT / "docs" / "benchmarks.md"
 SECTION = re.compile(

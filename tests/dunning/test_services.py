@@ -23,7 +23,6 @@ from incassa.dunning.models import (
     CategoryStrategy,
     CustomerStrategy,
     HoldKind,
-    ItemProgress,
     ItemStep,
     ItemStepStatus,
     Run,
@@ -149,7 +148,7 @@ def test_a_crash_mid_run_leaves_nothing_and_the_rerun_does_it_all(tmp_path, comp
 
     def crash(table, *args, **kwargs):
         real(table, *args, **kwargs)
-        if table == ItemProgress._meta.db_table:
+        if table == ItemStep._meta.db_table:
             raise RuntimeError("killed")
 
     monkeypatch.setattr(bulk, "insert_rows", crash)

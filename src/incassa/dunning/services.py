@@ -303,7 +303,7 @@ def dunning_run(*, company: Company, as_of: dt.date, dry_run: bool = False) -> R
         if dry_run:
             transaction.set_rollback(True)
             return result
-        _write_decisions(company, decisions, progress, as_of)
+        _write_decisions(company, decisions, as_of)
         result.run = Run.objects.create(
             company=company,
             as_of=as_of,
@@ -319,9 +319,7 @@ def dunning_run(*, company: Company, as_of: dt.date, dry_run: bool = False) -> R
     return result
 
 
-def _write_decisions(
-    company: Company, decisions: pl.DataFrame, progress: pl.DataFrame, as_of: dt.date
-) -> None:
+def _write_decisions(company: Company, decisions: pl.DataFrame, as_of: dt.date) -> None:
     if decisions.is_empty():
         return
     today = as_of.isoformat()
@@ -389,34 +387,44 @@ def _write_decisions(
         .otherwise(pl.lit(ItemStepStatus.CREATED.value))
         .alias("status"),
     )
-    columns = ["receivable_id", "step_id", "action_id", "days_overdue", "open_amount", "status"]
+    first_id = bulk.reserve_ids(ItemStep, decisions.height)
+    last_id = first_id + decisions.height - 1
+    decisions = decisions.with_columns(
+        pl.int_range(first_id, first_id + decisions.height).alias("id")
+    )
+    columns = [
+        "id",
+        "receivable_id",
+        "step_id",
+        "action_id",
+        "days_overdue",
+        "open_amount",
+        "status",
+        "note",
+    ]
     bulk.insert_rows(
         _table(ItemStep),
-        [*columns, "note"],
-        bulk.frame_rows(decisions, [*columns, "note"]),
+        columns,
+        bulk.frame_rows(decisions, columns),
         expected=decisions.height,
         constants={"reached_on": today},
     )
-    moved = decisions.join(progress.select("receivable_id"), on="receivable_id", how="semi")
-    first = decisions.join(progress.select("receivable_id"), on="receivable_id", how="anti")
-    bulk.update_rows(
-        _table(ItemProgress),
-        ["step_id", "action_id", "reached_on"],
-        (
-            (*row, today, receivable)
-            for *row, receivable in bulk.frame_rows(
-                moved, ["step_id", "action_id", "receivable_id"]
-            )
-        ),
-        key="receivable_id",
-    )
-    bulk.insert_rows(
-        _table(ItemProgress),
-        ["receivable_id", "step_id", "action_id"],
-        bulk.frame_rows(first, ["receivable_id", "step_id", "action_id"]),
-        expected=first.height,
-        constants={"reached_on": today},
-    )
+    # Each item's progress is its newest step: copied in SQL from the rows just written.
+    steps, progress_table = _table(ItemStep), _table(ItemProgress)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {progress_table} SET step_id = s.step_id, action_id = s.action_id, "
+            f"reached_on = s.reached_on FROM {steps} s "
+            f"WHERE s.id BETWEEN %s AND %s AND {progress_table}.receivable_id = s.receivable_id",
+            [first_id, last_id],
+        )
+        cursor.execute(
+            f"INSERT INTO {progress_table} (receivable_id, step_id, action_id, reached_on) "
+            f"SELECT s.receivable_id, s.step_id, s.action_id, s.reached_on FROM {steps} s "
+            f"WHERE s.id BETWEEN %s AND %s AND NOT EXISTS (SELECT 1 FROM {progress_table} p "
+            f"WHERE p.receivable_id = s.receivable_id)",
+            [first_id, last_id],
+        )
 
 
 def pending_cancel_for_closed(*, company: Company) -> int:

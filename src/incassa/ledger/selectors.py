@@ -29,7 +29,6 @@ from incassa.ledger.models import (
     ImportStatus,
     Membership,
     Receivable,
-    ReceivableEvent,
     ReceivableStatus,
     Role,
 )
@@ -310,6 +309,9 @@ def customers_for_user(*, user, company: Company, role: str | None) -> QuerySet[
     return customers
 
 
+CUSTOMERS_PER_PAGE = 50
+
+
 @dataclass(frozen=True, slots=True)
 class CustomerBalance:
     """One row of the customers list: a customer and what its open items add up to."""
@@ -318,125 +320,44 @@ class CustomerBalance:
     open_amount: Decimal
     overdue_amount: Decimal
     oldest_due_date: dt.date | None
-    open_items: int
 
 
-class CustomerBalances:
-    """The customers list, filtered and ranked by overdue amount, computed by the database
-    one page at a time. Behaves enough like a query set for Django's ``Paginator``:
-    ``count()`` and slicing, each one query (plus one to read the page's customers).
+@dataclass(frozen=True, slots=True)
+class CustomerBalancePage:
+    """One page of the customers list, with what a pager needs."""
 
-    One grouped query over the covering index ``receivable_customer_due`` (company, status,
-    customer, due_date, open_amount) sums every customer's open items without touching the
-    table; when a filter narrows the customers, the grouping is limited to them, so a search
-    reads only their part of the index.
-    """
+    rows: list[CustomerBalance]
+    number: int
+    per_page: int
+    count: int  # customers matching the filters, on every page
 
-    def __init__(
-        self,
-        *,
-        company: Company,
-        as_of: dt.date,
-        customers: QuerySet[Customer],
-        overdue_only: bool,
-        narrowed: bool,
-    ) -> None:
-        self.company = company
-        self.as_of = as_of
-        self.customers = customers
-        self.overdue_only = overdue_only
-        self.narrowed = narrowed
-        self._count: int | None = None
+    @property
+    def num_pages(self) -> int:
+        return max(1, -(-self.count // self.per_page))
 
-    def _customer_filter(self) -> tuple[str, list]:
-        """SQL restricting ``c`` (and the grouping's items) to the filtered customers."""
-        if not self.narrowed:
-            return "", []
-        sql, params = self.customers.order_by().values("id").query.sql_with_params()
-        return f" AND {{column}} IN ({sql})", list(params)
+    @property
+    def has_previous(self) -> bool:
+        return self.number > 1
 
-    def _totals_sql(self) -> tuple[str, list]:
-        receivable = connection.ops.quote_name(Receivable._meta.db_table)
-        narrow, narrow_params = self._customer_filter()
-        sql = (
-            "SELECT r.customer_id, SUM(r.open_amount) AS open_amount, "
-            "SUM(CASE WHEN r.due_date < %s THEN r.open_amount ELSE 0 END) AS overdue_amount, "
-            "MIN(r.due_date) AS oldest_due_date, COUNT(*) AS open_items "
-            f"FROM {receivable} r WHERE r.company_id = %s AND r.status = %s"
-            + narrow.format(column="r.customer_id")
-            + " GROUP BY r.customer_id"
-        )
-        return sql, [self.as_of, self.company.pk, ReceivableStatus.OPEN, *narrow_params]
+    @property
+    def has_next(self) -> bool:
+        return self.number < self.num_pages
 
-    def count(self) -> int:
-        if self._count is None:
-            narrow, narrow_params = self._customer_filter()
-            with connection.cursor() as cursor:
-                if self.overdue_only:
-                    totals, params = self._totals_sql()
-                    cursor.execute(
-                        f"SELECT COUNT(*) FROM ({totals}) t WHERE t.overdue_amount > 0", params
-                    )
-                else:
-                    customer = connection.ops.quote_name(Customer._meta.db_table)
-                    cursor.execute(
-                        f"SELECT COUNT(*) FROM {customer} c WHERE c.company_id = %s"
-                        + narrow.format(column="c.id"),
-                        [self.company.pk, *narrow_params],
-                    )
-                self._count = cursor.fetchone()[0]
-        return self._count
+    @property
+    def previous_page_number(self) -> int:
+        return self.number - 1
 
-    def __len__(self) -> int:
-        return self.count()
+    @property
+    def next_page_number(self) -> int:
+        return self.number + 1
 
-    def __getitem__(self, index: slice) -> list[CustomerBalance]:
-        if not isinstance(index, slice) or index.step not in (None, 1):
-            raise TypeError("CustomerBalances supports only slices")
-        start = index.start or 0
-        stop = self.count() if index.stop is None else index.stop
-        if stop <= start:
-            return []
-        return self._page(start, stop - start)
+    @property
+    def start_index(self) -> int:
+        return (self.number - 1) * self.per_page + 1 if self.rows else 0
 
-    def _page(self, offset: int, limit: int) -> list[CustomerBalance]:
-        customer = connection.ops.quote_name(Customer._meta.db_table)
-        totals, params = self._totals_sql()
-        narrow, narrow_params = self._customer_filter()
-        join = "JOIN" if self.overdue_only else "LEFT JOIN"
-        sql = (
-            "SELECT c.id, COALESCE(t.open_amount, 0), COALESCE(t.overdue_amount, 0), "
-            "t.oldest_due_date, COALESCE(t.open_items, 0) "
-            f"FROM {customer} c {join} ({totals}) t ON t.customer_id = c.id "
-            "WHERE c.company_id = %s"
-            + narrow.format(column="c.id")
-            + (" AND t.overdue_amount > 0" if self.overdue_only else "")
-            + " ORDER BY COALESCE(t.overdue_amount, 0) DESC, COALESCE(t.open_amount, 0) DESC, "
-            "c.code LIMIT %s OFFSET %s"
-        )
-        with connection.cursor() as cursor:
-            cursor.execute(sql, [*params, self.company.pk, *narrow_params, limit, offset])
-            rows = cursor.fetchall()
-        customers = Customer.objects.select_related("category", "sales_agent").in_bulk(
-            [row[0] for row in rows]
-        )
-        return [
-            CustomerBalance(
-                customer=customers[customer_id],
-                open_amount=from_cents(open_cents),
-                overdue_amount=from_cents(overdue_cents),
-                oldest_due_date=_as_date(oldest),
-                open_items=items,
-            )
-            for customer_id, open_cents, overdue_cents, oldest, items in rows
-        ]
-
-
-def _as_date(value) -> dt.date | None:
-    """A date read by a raw query: SQLite gives the ISO text, PostgreSQL a date."""
-    if value is None or isinstance(value, dt.date):
-        return value
-    return dt.date.fromisoformat(str(value)[:10])
+    @property
+    def end_index(self) -> int:
+        return (self.number - 1) * self.per_page + len(self.rows)
 
 
 def customer_balances(
@@ -448,13 +369,25 @@ def customer_balances(
     sales_agent_id: int | None = None,
     overdue_only: bool = False,
     agent_user=None,
-) -> CustomerBalances:
-    """The customers of ``company``, filtered, largest overdue amount first, then largest
-    open amount, then by code.
+    page: int = 1,
+    per_page: int = CUSTOMERS_PER_PAGE,
+) -> CustomerBalancePage:
+    """One page of the customers of ``company``, filtered, largest overdue amount first,
+    then largest open amount, then by code; customers owing nothing come last with zeros.
 
     ``search`` matches part of the code, the name or the VAT number (with or without its
     ``IT`` prefix); overdue means due before ``as_of``; ``agent_user`` keeps only the
-    customers whose sales agent logs in as that user.
+    customers whose sales agent logs in as that user. A page past the last is the last.
+
+    Four queries: a count, the ranking, the page's customers with their category and agent,
+    and their oldest due dates. The ranking groups the open items per customer on the
+    covering index ``receivable_customer_due`` (company, status, customer, due_date,
+    open_amount), never reading the table, and joins the customers; when a filter narrows
+    the customers, the grouping reads only their part of the index.
+
+    Measured on SQLite with 100,000 customers and 1,010,000 items (990,000 open): 0.3-0.45 s
+    unfiltered or "overdue only" (the grouping of every open item is most of it), 0.05-0.17 s
+    with a search or a filter.
     """
     scope = Customer.objects.filter(company=company)
     narrowed = False
@@ -476,12 +409,81 @@ def customer_balances(
     if agent_user is not None:
         scope = scope.filter(sales_agent__user=agent_user)
         narrowed = True
-    return CustomerBalances(
-        company=company,
-        as_of=as_of,
-        customers=scope,
-        overdue_only=overdue_only,
-        narrowed=narrowed,
+
+    narrow_sql, narrow_params = "", []
+    if narrowed:
+        # The filtered customers' ids as a subquery, compiled by the ORM so that the
+        # search is case-insensitive on both databases.
+        narrow_sql, params = scope.order_by().values("id").query.sql_with_params()
+        narrow_params = list(params)
+
+    def narrow(column: str) -> str:
+        return f" AND {column} IN ({narrow_sql})" if narrowed else ""
+
+    receivable = connection.ops.quote_name(Receivable._meta.db_table)
+    customer = connection.ops.quote_name(Customer._meta.db_table)
+    totals = (
+        "SELECT r.customer_id, SUM(r.open_amount) AS open_amount, "
+        "SUM(CASE WHEN r.due_date < %s THEN r.open_amount ELSE 0 END) AS overdue_amount "
+        f"FROM {receivable} r WHERE r.company_id = %s AND r.status = %s"
+        + narrow("r.customer_id")
+        + " GROUP BY r.customer_id"
+    )
+    # Customers owing nothing overdue are counted by a cheap count of the customers; with
+    # "overdue only" the count needs the grouping too, so the page query brings it along
+    # (a window count), which on the unfiltered list would cost a full sort instead.
+    ranked = (
+        "SELECT c.id, COALESCE(t.open_amount, 0), COALESCE(t.overdue_amount, 0), "
+        f"{'COUNT(*) OVER ()' if overdue_only else '0'} "
+        f"FROM {customer} c {'JOIN' if overdue_only else 'LEFT JOIN'} ({totals}) t "
+        "ON t.customer_id = c.id WHERE c.company_id = %s"
+        + narrow("c.id")
+        + (" AND t.overdue_amount > 0" if overdue_only else "")
+        + " ORDER BY COALESCE(t.overdue_amount, 0) DESC, COALESCE(t.open_amount, 0) DESC, "
+        "c.code LIMIT %s OFFSET %s"
+    )
+    params = [as_of, company.pk, ReceivableStatus.OPEN, *narrow_params, company.pk]
+    params += narrow_params
+    number = max(page, 1)
+    count = None if overdue_only else scope.count()
+    if count is not None:
+        number = min(number, max(1, -(-count // per_page)))
+    with connection.cursor() as cursor:
+        cursor.execute(ranked, [*params, per_page, (number - 1) * per_page])
+        rows = cursor.fetchall()
+        if count is None and not rows and number > 1:
+            # Past the last page of overdue customers: count them and show the last page.
+            cursor.execute(ranked, [*params, 1, 0])
+            first = cursor.fetchone()
+            number = max(1, -(-(first[3] if first else 0) // per_page))
+            cursor.execute(ranked, [*params, per_page, (number - 1) * per_page])
+            rows = cursor.fetchall()
+        if count is None:
+            count = rows[0][3] if rows else 0
+    ids = [row[0] for row in rows]
+    customers = Customer.objects.select_related("category", "sales_agent").in_bulk(ids)
+    # The oldest due date only for the page: a quarter of the ranking's time if computed
+    # for every customer.
+    oldest = dict(
+        _open_items(company)
+        .filter(customer_id__in=ids)
+        .order_by()
+        .values_list("customer_id")
+        .annotate(oldest=Min("due_date"))
+    )
+    return CustomerBalancePage(
+        rows=[
+            CustomerBalance(
+                customer=customers[customer_id],
+                open_amount=from_cents(open_cents),
+                overdue_amount=from_cents(overdue_cents),
+                oldest_due_date=oldest.get(customer_id),
+            )
+            for customer_id, open_cents, overdue_cents, _count in rows
+        ],
+        number=number,
+        per_page=per_page,
+        count=count,
     )
 
 
@@ -500,30 +502,16 @@ def customer_totals(*, customer: Customer, as_of: dt.date) -> CustomerTotals:
     row = Receivable.objects.filter(
         company_id=customer.company_id, status=ReceivableStatus.OPEN, customer=customer
     ).aggregate(
-        open_amount=Sum("open_amount"),
-        open_items=Count("id"),
-        overdue_amount=Sum("open_amount", filter=overdue),
+        total=Sum("open_amount"),
+        items=Count("id"),
+        overdue=Sum("open_amount", filter=overdue),
         overdue_items=Count("id", filter=overdue),
         oldest=Min("due_date"),
     )
     return CustomerTotals(
-        open_amount=row["open_amount"] or ZERO,
-        open_items=row["open_items"],
-        overdue_amount=row["overdue_amount"] or ZERO,
+        open_amount=row["total"] or ZERO,
+        open_items=row["items"],
+        overdue_amount=row["overdue"] or ZERO,
         overdue_items=row["overdue_items"],
         oldest_due_date=row["oldest"],
     )
-
-
-def receivable_events(
-    *, customer: Customer | None = None, receivable: Receivable | None = None
-) -> list[ReceivableEvent]:
-    """The changes to the items of ``customer`` (or to one ``receivable``), oldest first."""
-    events = ReceivableEvent.objects.select_related("receivable")
-    if receivable is not None:
-        events = events.filter(receivable=receivable)
-    elif customer is not None:
-        events = events.filter(receivable__customer=customer)
-    else:
-        raise TypeError("receivable_events needs a customer or a receivable")
-    return list(events.order_by("on_date", "id"))

@@ -2,12 +2,16 @@ from django.conf import settings
 from django.contrib.staticfiles.views import serve as serve_static
 from django.urls import path, re_path
 
-from incassa.web import views
+from incassa.web import customers, views
 
 app_name = "web"
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
+    path("customers/", customers.customer_list, name="customers"),
+    # Customer codes come from the ERP and may hold a slash: ``path`` keeps them whole.
+    path("customers/<path:code>/", customers.customer_detail, name="customer"),
+    path("items/<int:pk>/", customers.item_detail, name="item"),
 ]
 
 # `make run` starts `runserver` with DEBUG off, where Django serves no static files and the

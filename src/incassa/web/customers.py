@@ -1,0 +1,441 @@
+"""The customers list, a customer's page and an item's page, with the operators' actions on
+them (exclude, suspend, hold, approve...).
+
+Thin like the dashboard: choose the company, check the role, ask the selectors, call the
+dunning services. Every page needs a login and a membership of the current company; a
+customer or item of another company (or, for a sales agent, of another agent) is a 404.
+Sales agents and auditors only read: their POSTs are refused with 403. A POST changes one
+thing through a service and redirects back to the page with a message; a user's mistake
+(a missing reason, an action already gone out) is a message, never an error page.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import wraps
+from typing import Any
+from urllib.parse import urlencode
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_http_methods
+
+from incassa.core.formatting import format_day
+from incassa.dunning import services as dunning
+from incassa.dunning.models import Action, Exclusion, Hold, HoldKind
+from incassa.dunning.selectors import (
+    StrategySource,
+    customer_dunning_profile,
+    customer_open_items,
+    customer_pending_actions,
+    dunning_timeline,
+    item_states,
+)
+from incassa.ledger.models import (
+    Company,
+    Customer,
+    CustomerCategory,
+    Receivable,
+    Role,
+    SalesAgent,
+)
+from incassa.ledger.selectors import (
+    ACTING_ROLES,
+    customer_balances,
+    customer_totals,
+    customers_for_user,
+    role_for_user,
+)
+from incassa.web.views import current_company
+
+# --------------------------------------------------------------------------------------
+# Who may see and do what
+# --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Access:
+    """The current company, the user's role in it, and what that role lets them see."""
+
+    company: Company
+    companies: list[Company]
+    role: str
+    customers: QuerySet[Customer]  # those the user may see
+
+    @property
+    def can_act(self) -> bool:
+        return self.role in ACTING_ROLES
+
+    @property
+    def is_sales_agent(self) -> bool:
+        return self.role == Role.SALES_AGENT
+
+    def receivables(self) -> QuerySet[Receivable]:
+        items = Receivable.objects.filter(company=self.company)
+        if self.is_sales_agent:
+            items = items.filter(customer__in=self.customers)
+        return items
+
+
+View = Callable[..., HttpResponse]
+
+
+def company_page(view: View) -> View:
+    """Log in, choose the company (as the dashboard does), pass the ``Access`` on; refuse a
+    POST (403) from a role that only reads."""
+
+    @login_required
+    @require_http_methods(["GET", "HEAD", "POST"])
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        company, companies = current_company(request)
+        if company is None:
+            return render(request, "web/no_company.html", status=403)
+        role = role_for_user(user=request.user, company=company)
+        if role is None:  # a membership removed meanwhile
+            return render(request, "web/no_company.html", status=403)
+        access = Access(
+            company=company,
+            companies=companies,
+            role=role,
+            customers=customers_for_user(user=request.user, company=company, role=role),
+        )
+        if request.method == "POST" and not access.can_act:
+            raise PermissionDenied(_("Your role may only read this page."))
+        return view(request, access, *args, **kwargs)
+
+    return wrapper
+
+
+def _today() -> dt.date:
+    return timezone.localdate()
+
+
+def _base_context(request: HttpRequest, access: Access) -> dict[str, Any]:
+    today = _today()
+    return {
+        "company": access.company,
+        "companies": access.companies,
+        "can_act": access.can_act,
+        "today": today,
+        "tomorrow": today + dt.timedelta(days=1),
+    }
+
+
+def _form_errors(request: HttpRequest, form: forms.Form) -> None:
+    for field_name, errors in form.errors.items():
+        label = form.fields[field_name].label if field_name in form.fields else ""
+        for error in errors:
+            messages.error(request, f"{label}: {error}" if label else error)
+
+
+# --------------------------------------------------------------------------------------
+# Forms
+# --------------------------------------------------------------------------------------
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(format="%Y-%m-%d", **kwargs)
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(label=gettext_lazy("Reason"), max_length=300, strip=True)
+
+
+class SuspensionForm(ReasonForm):
+    until = forms.DateField(label=gettext_lazy("Until"), widget=DateInput())
+
+    def clean_until(self) -> dt.date:
+        until = self.cleaned_data["until"]
+        if until <= _today():
+            raise ValidationError(_("Choose a day after today."))
+        return until
+
+
+class HoldForm(forms.Form):
+    kind = forms.ChoiceField(label=gettext_lazy("Kind"), choices=HoldKind.choices)
+    until = forms.DateField(label=gettext_lazy("Until"), required=False, widget=DateInput())
+    reason = forms.CharField(
+        label=gettext_lazy("Reason"), max_length=300, required=False, strip=True
+    )
+
+    def clean_until(self) -> dt.date | None:
+        until = self.cleaned_data["until"]
+        if until is not None and until <= _today():
+            raise ValidationError(_("Choose a day after today."))
+        return until
+
+
+# --------------------------------------------------------------------------------------
+# The customers list
+# --------------------------------------------------------------------------------------
+
+
+def _int_or_none(value: str | None) -> int | None:
+    try:
+        return int(value) if value else None
+    except ValueError:
+        return None
+
+
+@company_page
+def customer_list(request: HttpRequest, access: Access) -> HttpResponse:
+    search = request.GET.get("q", "").strip()[:100]
+    category_id = _int_or_none(request.GET.get("category"))
+    agent_id = _int_or_none(request.GET.get("agent"))
+    overdue_only = request.GET.get("overdue") == "1"
+    page = customer_balances(
+        company=access.company,
+        as_of=_today(),
+        search=search,
+        category_id=category_id,
+        sales_agent_id=agent_id,
+        overdue_only=overdue_only,
+        agent_user=request.user if access.is_sales_agent else None,
+        page=_int_or_none(request.GET.get("page")) or 1,
+    )
+    agents = SalesAgent.objects.filter(company=access.company)
+    if access.is_sales_agent:
+        agents = agents.filter(user=request.user)
+    filters = {
+        "q": search,
+        "category": category_id or "",
+        "agent": agent_id or "",
+        "overdue": "1" if overdue_only else "",
+    }
+    context = {
+        **_base_context(request, access),
+        "page": page,
+        "filters": filters,
+        "is_filtered": bool(search or category_id or agent_id or overdue_only),
+        "query": urlencode({k: v for k, v in filters.items() if v}),
+        "categories": CustomerCategory.objects.filter(company=access.company),
+        "agents": agents,
+    }
+    return render(request, "web/customers.html", context)
+
+
+# --------------------------------------------------------------------------------------
+# A customer's page
+# --------------------------------------------------------------------------------------
+
+
+STRATEGY_SOURCES = {
+    StrategySource.CUSTOMER: gettext_lazy("the customer's own strategy"),
+    StrategySource.CATEGORY: gettext_lazy("the strategy of its category"),
+    StrategySource.DEFAULT: gettext_lazy("the company's default strategy"),
+}
+
+
+@company_page
+def customer_detail(request: HttpRequest, access: Access, code: str) -> HttpResponse:
+    customer = get_object_or_404(
+        access.customers.select_related("category", "sales_agent"), code=code
+    )
+    if request.method == "POST":
+        return _customer_post(request, customer)
+    today = _today()
+    profile = customer_dunning_profile(customer=customer, as_of=today)
+    totals = customer_totals(customer=customer, as_of=today)
+    credit_used = None
+    if customer.credit_limit:
+        credit_used = round(totals.open_amount * 100 / customer.credit_limit, 1)
+    context = {
+        **_base_context(request, access),
+        "customer": customer,
+        "profile": profile,
+        "strategy_source": STRATEGY_SOURCES.get(profile.strategy_source, ""),
+        "totals": totals,
+        "credit_used": credit_used,
+        "items": customer_open_items(customer=customer, as_of=today),
+        "actions": customer_pending_actions(customer=customer),
+        "timeline": dunning_timeline(customer=customer),
+        "suspension_form": SuspensionForm(),
+    }
+    return render(request, "web/customer.html", context)
+
+
+def _customer_post(request: HttpRequest, customer: Customer) -> HttpResponse:
+    operation = request.POST.get("op", "")
+    handlers = {
+        "exclude": _exclude,
+        "include": _include,
+        "suspend": _suspend,
+        "approve": _approve,
+        "reject": _reject,
+        "done": _mark_done,
+    }
+    handler = handlers.get(operation)
+    if handler is None:
+        return HttpResponseBadRequest(_("Unknown operation."))
+    handler(request, customer)
+    return redirect("web:customer", code=customer.code)
+
+
+def _exclude(request: HttpRequest, customer: Customer) -> None:
+    form = ReasonForm(request.POST)
+    if not form.is_valid():
+        _form_errors(request, form)
+        return
+    dunning.customer_exclude(
+        customer=customer, reason=form.cleaned_data["reason"], user=request.user
+    )
+    messages.success(request, _("The customer is excluded from dunning."))
+
+
+def _include(request: HttpRequest, customer: Customer) -> None:
+    if not Exclusion.objects.filter(customer=customer).exists():
+        messages.info(request, _("The customer was not excluded."))
+        return
+    dunning.customer_include(customer=customer)
+    messages.success(request, _("The customer is included in dunning again."))
+
+
+def _suspend(request: HttpRequest, customer: Customer) -> None:
+    form = SuspensionForm(request.POST)
+    if not form.is_valid():
+        _form_errors(request, form)
+        return
+    try:
+        suspension = dunning.customer_suspend(
+            customer=customer,
+            starts_on=_today(),
+            until=form.cleaned_data["until"],
+            reason=form.cleaned_data["reason"],
+            user=request.user,
+        )
+    except ValidationError as exc:
+        for message in exc.messages:
+            messages.error(request, message)
+        return
+    messages.success(
+        request,
+        _("The customer is suspended until %(date)s.") % {"date": format_day(suspension.until)},
+    )
+
+
+def _customer_action(request: HttpRequest, customer: Customer) -> Action:
+    action_id = _int_or_none(request.POST.get("action"))
+    return get_object_or_404(Action, pk=action_id, customer=customer)
+
+
+def _run(request: HttpRequest, operation: Callable[[], Any], success: str) -> None:
+    try:
+        operation()
+    except dunning.ActionStateError as exc:
+        messages.error(request, str(exc))
+        return
+    messages.success(request, success)
+
+
+def _approve(request: HttpRequest, customer: Customer) -> None:
+    action = _customer_action(request, customer)
+    _run(
+        request,
+        lambda: dunning.action_approve(action=action, user=request.user),
+        _("Action approved."),
+    )
+
+
+def _reject(request: HttpRequest, customer: Customer) -> None:
+    action = _customer_action(request, customer)
+    form = ReasonForm(request.POST)
+    if not form.is_valid():
+        _form_errors(request, form)
+        return
+    _run(
+        request,
+        lambda: dunning.action_reject(
+            action=action, user=request.user, reason=form.cleaned_data["reason"]
+        ),
+        _("Action rejected."),
+    )
+
+
+def _mark_done(request: HttpRequest, customer: Customer) -> None:
+    action = _customer_action(request, customer)
+    _run(
+        request,
+        lambda: dunning.action_mark_done(action=action, user=request.user),
+        _("Action marked as done."),
+    )
+
+
+# --------------------------------------------------------------------------------------
+# An item's page
+# --------------------------------------------------------------------------------------
+
+
+@company_page
+def item_detail(request: HttpRequest, access: Access, pk: int) -> HttpResponse:
+    receivable = get_object_or_404(
+        access.receivables().select_related("customer", "customer__sales_agent"), pk=pk
+    )
+    if request.method == "POST":
+        return _item_post(request, receivable)
+    today = _today()
+    (state,) = item_states(receivables=[receivable], as_of=today)
+    context = {
+        **_base_context(request, access),
+        "item": receivable,
+        "customer": receivable.customer,
+        "state": state,
+        "timeline": dunning_timeline(receivable=receivable),
+        "hold_form": HoldForm(),
+    }
+    return render(request, "web/item.html", context)
+
+
+def _item_post(request: HttpRequest, receivable: Receivable) -> HttpResponse:
+    operation = request.POST.get("op", "")
+    if operation == "hold":
+        _place_hold(request, receivable)
+    elif operation == "release":
+        _release_hold(request, receivable)
+    else:
+        return HttpResponseBadRequest(_("Unknown operation."))
+    return redirect("web:item", pk=receivable.pk)
+
+
+def _place_hold(request: HttpRequest, receivable: Receivable) -> None:
+    if not receivable.is_open:
+        messages.error(request, _("This item is closed: there is nothing to hold."))
+        return
+    form = HoldForm(request.POST)
+    if not form.is_valid():
+        _form_errors(request, form)
+        return
+    hold = dunning.hold_place(
+        receivable=receivable,
+        kind=form.cleaned_data["kind"],
+        starts_on=_today(),
+        until=form.cleaned_data["until"],
+        reason=form.cleaned_data["reason"],
+        user=request.user,
+    )
+    messages.success(
+        request, _("The item is on hold: %(kind)s.") % {"kind": hold.get_kind_display()}
+    )
+
+
+def _release_hold(request: HttpRequest, receivable: Receivable) -> None:
+    hold = get_object_or_404(Hold, pk=_int_or_none(request.POST.get("hold")), receivable=receivable)
+    today = _today()
+    if not hold.is_active(today):
+        messages.error(request, _("This hold is no longer in force."))
+        return
+    dunning.hold_release(hold=hold, on=today)
+    messages.success(request, _("The hold is released."))
