@@ -116,24 +116,29 @@ def main(argv: list[str] | None = None) -> int:
     if args.runs < 3:
         print(f"note: {args.runs} run(s): not a median of several runs")
     options = common.Options(runs=args.runs, postgres=not args.no_postgres, rows=args.rows)
-    load_at_start = _load()
-    sections = []
-    for name in args.only or list(BENCHMARKS):
-        try:
-            sections.append(BENCHMARKS[name].run(options))
-        except common.BenchmarkError as exc:
-            print(f"error: benchmark {name!r} could not measure: {exc}", file=sys.stderr)
-            return 2
-    for section in sections:
-        print()
-        print(_section_body(section))
-    if options.reference_size:
-        previous = REPORT.read_text(encoding="utf-8") if REPORT.is_file() else ""
-        REPORT.parent.mkdir(parents=True, exist_ok=True)
-        REPORT.write_text(_report(sections, previous, (load_at_start, _load())), encoding="utf-8")
-        print(f"Written {_relative(REPORT)}")
-    else:
-        print(f"{_relative(REPORT)} not written: {options.rows:,} rows is not the reference size")
+    with common.exclusive():
+        load_at_start = _load()
+        sections = []
+        for name in args.only or list(BENCHMARKS):
+            try:
+                sections.append(BENCHMARKS[name].run(options))
+            except common.BenchmarkError as exc:
+                print(f"error: benchmark {name!r} could not measure: {exc}", file=sys.stderr)
+                return 2
+        load_at_end = _load()
+        for section in sections:
+            print()
+            print(_section_body(section))
+        if options.reference_size:
+            previous = REPORT.read_text(encoding="utf-8") if REPORT.is_file() else ""
+            REPORT.parent.mkdir(parents=True, exist_ok=True)
+            report = _report(sections, previous, (load_at_start, load_at_end))
+            REPORT.write_text(report, encoding="utf-8")
+            print(f"Written {_relative(REPORT)}")
+        else:
+            print(
+                f"{_relative(REPORT)} not written: {options.rows:,} rows is not the reference size"
+            )
     failures = [f"{s.name}: {f}" for s in sections for f in s.failures]
     for failure in failures:
         print(f"FAIL {failure}", file=sys.stderr)

@@ -4,6 +4,7 @@ description and the pieces of the markdown report."""
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 import functools
 import json
 import os
@@ -54,6 +55,29 @@ class Section:
     title: str
     markdown: str
     failures: list[str] = field(default_factory=list)
+
+
+# --------------------------------------------------------------------------------------
+# One measurement at a time
+# --------------------------------------------------------------------------------------
+
+LOCK = Path(tempfile.gettempdir()) / "incassa-benchmarks.lock"
+
+
+@contextmanager
+def exclusive() -> Iterator[None]:
+    """Wait for any other benchmark run on this machine to finish: two at once on two cores
+    would each measure the other."""
+    with LOCK.open("a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            print(f"note: another benchmark run holds {LOCK}; waiting for it to finish")
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 # --------------------------------------------------------------------------------------

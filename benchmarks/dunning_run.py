@@ -98,7 +98,8 @@ def run(options: common.Options) -> common.Section:
         "`standard` strategy, every sales agent with an email address. The first run of the "
         f"day created {counts.get('actions', 0):,} actions for "
         f"{counts.get('item_steps', 0):,} item steps ({counts.get('skipped', 0):,} skipped: "
-        "customers without a sales agent); the second created nothing. Each figure is the "
+        "agent notices for customers without an agent); the second created nothing. "
+        "Each figure is the "
         f"median of {options.runs} runs of `incassa dunning run --date D --json`, timed end "
         "to end as a subprocess (start-up included), each on a fresh database.",
         "",

@@ -107,6 +107,7 @@ def _instrument(stages: Stages) -> None:
         (services, "_finish_run", "finish run (save ImportRun)"),
         (services, "ledger_summary", "ledger summary query"),
         (bulk, "fetch_rows", _fetch_label),
+        (bulk, "fetch_frame", "rest of bulk.fetch_frame (rows to frame)"),
         (bulk, "insert_rows", _table_label("insert")),
         (bulk, "update_rows", _table_label("update")),
         (bulk, "reserve_ids", "reserve ids"),
@@ -137,6 +138,7 @@ def main(argv: list[str] | None = None) -> None:
     data = snapshots(rows=args.rows, customers=max(1, args.rows // 10))
 
     with contextlib.ExitStack() as stack:
+        stack.enter_context(common.exclusive())
         scratch = stack.enter_context(common.scratch_dir())
         os.environ["INCASSA_VAR_DIR"] = str(scratch / "var")
         if args.postgres:

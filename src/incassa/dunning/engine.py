@@ -88,12 +88,13 @@ def empty(schema: dict) -> pl.DataFrame:
 
 
 def customer_balances(items: pl.DataFrame, as_of: dt.date) -> pl.DataFrame:
-    """Net overdue amount per customer: late items less every open credit note, since a
-    credit note can be set against any invoice."""
+    """Per customer, the net overdue amount (late items less every open credit note, since a
+    credit note can be set against any invoice) and the net open amount (everything open)."""
     late = (pl.col("due_date") < as_of) & (pl.col("open_amount") > 0)
     credit = pl.col("open_amount") < 0
     return items.group_by("customer_id").agg(
-        pl.when(late | credit).then(pl.col("open_amount")).otherwise(0).sum().alias("net_overdue")
+        pl.when(late | credit).then(pl.col("open_amount")).otherwise(0).sum().alias("net_overdue"),
+        pl.col("open_amount").sum().alias("net_open"),
     )
 
 
@@ -110,7 +111,8 @@ def decide(
     """The items that reach a step on ``as_of``; see the module docstring for the rules.
 
     ``items`` are the company's open items; ``held`` has one column ``receivable_id`` of the
-    items on hold on ``as_of``; ``balances`` (``customer_id``, ``net_overdue``) is computed
+    items on hold on ``as_of``; ``balances`` (``customer_id``, ``net_overdue``, ``net_open``)
+    is computed
     from ``items`` when not given, in which case ``items`` must include the credit notes.
     Returns a frame with ``DECISIONS_SCHEMA``.
     """
@@ -203,8 +205,8 @@ def _applicable(step: dict) -> pl.Expr:
     # Steps before the due date only for items not yet due, and the others only for late ones.
     condition = (pl.col("strategy_id") == step["strategy_id"]) & after_current
     condition &= (pl.col("days") <= 0) if days < 0 else (pl.col("days") > 0)
-    if days >= 0:
-        condition &= pl.col("net_overdue") > 0
+    # Nothing to remind a customer whose credit notes cover what it owes.
+    condition &= pl.col("net_overdue" if days >= 0 else "net_open") > 0
     if step["categories"]:
         condition &= pl.col("category_id").is_in(step["categories"])
     if step["min_customer_overdue"] is not None:

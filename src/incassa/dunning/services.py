@@ -168,14 +168,14 @@ def load_items(company: Company, as_of: dt.date) -> tuple[pl.DataFrame, pl.DataF
 
 
 def load_balances(company: Company, as_of: dt.date) -> pl.DataFrame:
-    """Net overdue amount per customer (``engine.customer_balances``), summed in SQL."""
+    """Net overdue and net open amount per customer (``engine.customer_balances``), in SQL."""
     return bulk.fetch_frame(
         f"SELECT customer_id, SUM(CASE WHEN (due_date < %s AND open_amount > 0) "
-        f"OR open_amount < 0 THEN open_amount ELSE 0 END) "
+        f"OR open_amount < 0 THEN open_amount ELSE 0 END), SUM(open_amount) "
         f"FROM {_table(Receivable)} WHERE company_id = %s AND status = 'open' "
         f"GROUP BY customer_id",
         [as_of.isoformat(), company.pk],
-        {"customer_id": pl.Int64, "net_overdue": pl.Int64},
+        {"customer_id": pl.Int64, "net_overdue": pl.Int64, "net_open": pl.Int64},
     )
 
 

@@ -930,7 +930,8 @@ def _apply_receivables(
 def _drop_protected(
     company: Company, missing: pl.DataFrame, protected: pl.DataFrame
 ) -> pl.DataFrame:
-    """Leave open the items that a rejected row may have been about."""
+    """Leave open the items that a rejected row may have been about (``missing`` has the
+    items' ``customer_id`` and ``document_number``)."""
     codes = protected["customer_code"].unique().to_list()
     known = dict(Customer.objects.filter(company=company, code__in=codes).values_list("code", "id"))
     keys = protected.with_columns(
@@ -938,41 +939,21 @@ def _drop_protected(
         .replace_strict(known, default=None, return_dtype=pl.Int64)
         .alias("customer_id")
     ).filter(pl.col("customer_id").is_not_null())
-    details = _load_ids_with_keys(missing["id"].to_list())
     by_document = keys.filter(pl.col("document_number").is_not_null())
     by_customer = keys.filter(pl.col("document_number").is_null())
     spared = pl.concat(
         [
-            details.join(
+            missing.join(
                 by_document.select("customer_id", "document_number"),
                 on=["customer_id", "document_number"],
                 how="semi",
             ).select("id"),
-            details.join(by_customer.select("customer_id"), on="customer_id", how="semi").select(
+            missing.join(by_customer.select("customer_id"), on="customer_id", how="semi").select(
                 "id"
             ),
         ]
     )
     return missing.join(spared, on="id", how="anti")
-
-
-def _load_ids_with_keys(ids: list[int]) -> pl.DataFrame:
-    rows = []
-    for start in range(0, len(ids), 900):
-        part = ids[start : start + 900]
-        placeholders = ", ".join(["%s"] * len(part))
-        rows.extend(
-            bulk.fetch_rows(
-                f"SELECT id, customer_id, document_number FROM {_table(Receivable)} "
-                f"WHERE id IN ({placeholders})",
-                part,
-            )
-        )
-    return pl.DataFrame(
-        rows,
-        schema={"id": pl.Int64, "customer_id": pl.Int64, "document_number": pl.Utf8},
-        orient="row",
-    )
 
 
 def _write_events(events: pl.DataFrame, run: ImportRun, on_date: str) -> None:
