@@ -72,3 +72,14 @@ def test_constants_must_be_plain_values():
         bulk._literal(1.5)
     # A quote inside a constant is escaped, not closing the string.
     assert bulk._literal("l'Aquila") == "'l''Aquila'"
+
+
+def test_uniform_columns_become_constants():
+    import polars as pl
+
+    frame = pl.DataFrame({"a": [1, 2], "currency": ["EUR", "EUR"], "kind": ["x", "y"]})
+    columns, constants = bulk.uniform_columns(
+        frame, ["a", "currency", "kind"], ["currency", "kind"]
+    )
+    # Only the currency is the same on every row.
+    assert (columns, constants) == (["a", "kind"], {"currency": "EUR"})

@@ -246,3 +246,16 @@ def frame_rows(frame: pl.DataFrame, columns: Sequence[str], size: int = 100_000)
     for start in range(0, frame.height, size):
         part = frame.slice(start, size)
         yield from zip(*(part[c].to_list() for c in columns), strict=True)
+
+
+def uniform_columns(
+    frame: pl.DataFrame, columns: Sequence[str], candidates: Sequence[str]
+) -> tuple[list[str], dict[str, int | str]]:
+    """Split ``columns`` into those still to bind per row and the ``candidates`` that hold
+    one value on every row (the currency of an Italian ledger), to pass as ``constants``."""
+    constants: dict[str, int | str] = {}
+    for column in candidates:
+        values = frame[column].unique()
+        if len(values) == 1 and values[0] is not None:
+            constants[column] = values[0]
+    return [c for c in columns if c not in constants], constants

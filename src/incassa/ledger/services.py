@@ -818,6 +818,7 @@ def _apply_receivables(
             "open_amount",
             "currency",
         ]
+        columns, uniform = bulk.uniform_columns(new, columns, ["currency", "document_type"])
         bulk.insert_rows(
             _table(Receivable),
             columns,
@@ -825,6 +826,7 @@ def _apply_receivables(
             on_chunk=advance,
             expected=new.height,
             constants={
+                **uniform,
                 "company_id": company.pk,
                 "status": open_,
                 "first_seen_on": today,
