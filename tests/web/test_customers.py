@@ -791,3 +791,23 @@ def test_a_promise_until_a_date(client, ledger):
     assert shown_messages(response) == ["La partita è bloccata: Promessa di pagamento."]
     assert Hold.objects.get().until == dt.date(2026, 4, 15)
     assert "fino al 15/04/2026" in section(get(client, url), "step-title")
+
+
+def test_a_long_history_shows_the_newest_entries_first_and_the_rest_on_request(
+    client_logged_in, company, monkeypatch
+):
+    from incassa.web import customers as pages
+    from tests.factories import CustomerFactory, ReceivableEventFactory, ReceivableFactory
+
+    monkeypatch.setattr(pages, "TIMELINE_SHOWN", 2)
+    customer = CustomerFactory(company=company, code="LONG")
+    item = ReceivableFactory(company=company, customer=customer)
+    for _ in range(3):
+        ReceivableEventFactory(receivable=item)
+    page = client_logged_in.get("/customers/LONG/")
+    # Three events, two shown: the link offers the whole history of 3 entries.
+    assert len(page.context["timeline"]) == 2
+    assert page.context["timeline_total"] == 3
+    assert "?timeline=all" in page.content.decode()
+    everything = client_logged_in.get("/customers/LONG/?timeline=all")
+    assert len(everything.context["timeline"]) == 3

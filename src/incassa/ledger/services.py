@@ -602,15 +602,15 @@ def _upsert_customers(company: Company, frame: pl.DataFrame, counts: _Counts) ->
     customers = customers.rename(renames)
     given = [c for c in CUSTOMER_COLUMNS if c in customers.columns]
 
-    rows = bulk.fetch_rows(
-        f"SELECT id, code, {', '.join(CUSTOMER_COLUMNS)} FROM {_table(Customer)} "
-        "WHERE company_id = %s",
-        [company.pk],
-    )
     schema = {"id": pl.Int64, "code": pl.Utf8}
     schema.update({c: pl.Utf8 for c in CUSTOMER_TEXT_FIELDS.values()})
     schema.update({"sales_agent_id": pl.Int64, "category_id": pl.Int64, "credit_limit": pl.Int64})
-    existing = pl.DataFrame(rows, schema=schema, orient="row")
+    existing = bulk.fetch_frame(
+        f"SELECT id, code, {', '.join(CUSTOMER_COLUMNS)} FROM {_table(Customer)} "
+        "WHERE company_id = %s",
+        [company.pk],
+        schema,
+    )
     merged = customers.join(
         existing.rename({c: f"old_{c}" for c in CUSTOMER_COLUMNS}),
         left_on="customer_code",
@@ -835,7 +835,7 @@ def _apply_receivables(
         )
         run.save()
         last_id = first_id + new.height - 1
-        with connection.cursor() as cursor:
+        with connection.cursor() as cursor, bulk.foreign_keys_checked_now():
             # Items the snapshot lists as settled (open amount 0) are born closed.
             cursor.execute(
                 f"UPDATE {_table(Receivable)} SET status = %s, closed_on = %s "

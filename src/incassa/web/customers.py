@@ -240,6 +240,11 @@ STRATEGY_SOURCES = {
 }
 
 
+# A large customer's history runs to thousands of entries: the newest first, the rest on
+# request.
+TIMELINE_SHOWN = 100
+
+
 @company_page
 def customer_detail(request: HttpRequest, access: Access, code: str) -> HttpResponse:
     customer = get_object_or_404(
@@ -262,9 +267,13 @@ def customer_detail(request: HttpRequest, access: Access, code: str) -> HttpResp
         "credit_used": credit_used,
         "items": customer_open_items(customer=customer, as_of=today),
         "actions": customer_pending_actions(customer=customer),
-        "timeline": dunning_timeline(customer=customer),
         "suspension_form": SuspensionForm(),
     }
+    timeline = dunning_timeline(customer=customer)
+    context["timeline_total"] = len(timeline)
+    if request.GET.get("timeline") != "all":
+        timeline = timeline[:TIMELINE_SHOWN]
+    context["timeline"] = timeline
     return render(request, "web/customer.html", context)
 
 
