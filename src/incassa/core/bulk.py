@@ -10,7 +10,6 @@ None): money in cents, dates as ISO strings.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
 from itertools import islice
 from typing import Any
 
@@ -250,22 +249,6 @@ def fetch_frame(
     if not parts:
         return pl.DataFrame(schema=dict(schema))
     return pl.concat(parts, rechunk=True)
-
-
-@contextmanager
-def foreign_keys_checked_now() -> Iterator[None]:
-    """On PostgreSQL, check foreign keys row by row inside the block instead of queueing
-    them until the commit (Django's constraints are deferred), which is several times
-    slower for a million rows written by one statement."""
-    if not _is_postgres():
-        yield
-        return
-    with connection.cursor() as cursor:
-        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-        try:
-            yield
-        finally:
-            cursor.execute("SET CONSTRAINTS ALL DEFERRED")
 
 
 def frame_rows(frame: pl.DataFrame, columns: Sequence[str], size: int = 100_000) -> Iterator[tuple]:

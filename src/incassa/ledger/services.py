@@ -835,7 +835,7 @@ def _apply_receivables(
         )
         run.save()
         last_id = first_id + new.height - 1
-        with connection.cursor() as cursor, bulk.foreign_keys_checked_now():
+        with connection.cursor() as cursor:
             # Items the snapshot lists as settled (open amount 0) are born closed.
             cursor.execute(
                 f"UPDATE {_table(Receivable)} SET status = %s, closed_on = %s "
