@@ -95,7 +95,7 @@ def main() -> None:
             page.screenshot(path=OUT / "customers.png")
             page.click("table a[href^='/customers/']")
             page.wait_for_load_state()
-            page.screenshot(path=OUT / "customer.png", full_page=True)
+            page.screenshot(path=OUT / "customer.png")
             page.click("a[href^='/items/']")
             page.wait_for_load_state()
             page.screenshot(path=OUT / "item.png", full_page=True)
