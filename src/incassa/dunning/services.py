@@ -269,6 +269,26 @@ def _summaries(decisions: pl.DataFrame, steps: pl.DataFrame) -> tuple[dict, dict
     return by_step, by_channel
 
 
+def _decide(
+    company: Company,
+    items: pl.DataFrame,
+    steps: pl.DataFrame,
+    progress: pl.DataFrame,
+    as_of: dt.date,
+) -> pl.DataFrame:
+    """The engine's decisions for ``as_of``, with the customers, holds and balances of that
+    day read from the database."""
+    return engine.decide(
+        items=items,
+        customers=load_customers(company, as_of),
+        steps=steps,
+        progress=progress,
+        held=load_held(company, as_of),
+        as_of=as_of,
+        balances=load_balances(company, as_of),
+    )
+
+
 def dunning_run(*, company: Company, as_of: dt.date, dry_run: bool = False) -> RunResult:
     """Run the strategies of ``company`` for ``as_of``: decide and (unless ``dry_run``)
     write the day's actions and the items' steps."""
@@ -278,15 +298,7 @@ def dunning_run(*, company: Company, as_of: dt.date, dry_run: bool = False) -> R
         cancelled = 0 if dry_run else pending_cancel_for_closed(company=company)
         items, progress = load_items(company, as_of)
         steps = load_steps(company)
-        decisions = engine.decide(
-            items=items,
-            customers=load_customers(company, as_of),
-            steps=steps,
-            progress=progress,
-            held=load_held(company, as_of),
-            as_of=as_of,
-            balances=load_balances(company, as_of),
-        )
+        decisions = _decide(company, items, steps, progress, as_of)
         by_step, by_channel = _summaries(decisions, steps)
         result = RunResult(
             as_of=as_of,
@@ -480,15 +492,7 @@ def dunning_preview(*, company: Company, start: dt.date, days: int) -> list[Prev
     outlook = []
     for offset in range(days):
         day = start + dt.timedelta(days=offset)
-        decisions = engine.decide(
-            items=items,
-            customers=load_customers(company, day),
-            steps=steps,
-            progress=progress,
-            held=load_held(company, day),
-            as_of=day,
-            balances=load_balances(company, day),
-        )
+        decisions = _decide(company, items, steps, progress, day)
         by_step, by_channel = _summaries(decisions, steps)
         outlook.append(PreviewDay(day, by_step, by_channel, decisions.height))
         progress = engine.advance_progress(progress, decisions, day)

@@ -730,6 +730,27 @@ RECEIVABLE_STATE = [
 KEY = ["customer_id", "document_number", "due_date"]
 
 
+def _compare_with_ledger(
+    company: Company, frame: pl.DataFrame, counts: _Counts, model: Any, state: list[str]
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Lock ``model``'s table, bring the customers up to date, and join the file's rows to
+    the company's stored ones by natural key (stored columns prefixed ``old_``).
+
+    Returns the stored rows and the joined frame.
+    """
+    # Take the write lock first so that nothing changes between reading and writing.
+    bulk.lock_for_writing(model)
+    customer_ids = _upsert_customers(company, frame, counts)
+    items = _file_items(frame, customer_ids)
+    existing = _load_items(model, company, state)
+    joined = items.join(
+        existing.rename({c: f"old_{c}" for c in state if c not in KEY}),
+        on=KEY,
+        how="left",
+    )
+    return existing, joined
+
+
 def _apply_receivables(
     *,
     company: Company,
@@ -742,16 +763,7 @@ def _apply_receivables(
     on_progress: ProgressCallback | None,
 ) -> _Counts:
     counts = _Counts()
-    # Take the write lock first so that nothing changes between reading and writing.
-    bulk.lock_for_writing(Receivable)
-    customer_ids = _upsert_customers(company, frame, counts)
-    items = _file_items(frame, customer_ids)
-    existing = _load_items(Receivable, company, RECEIVABLE_STATE)
-    joined = items.join(
-        existing.rename({c: f"old_{c}" for c in RECEIVABLE_STATE if c not in KEY}),
-        on=KEY,
-        how="left",
-    )
+    existing, joined = _compare_with_ledger(company, frame, counts, Receivable, RECEIVABLE_STATE)
     today = as_of.isoformat()
     open_ = ReceivableStatus.OPEN.value
     closed = ReceivableStatus.CLOSED.value
@@ -991,15 +1003,7 @@ def _apply_invoices(
     on_progress: ProgressCallback | None,
 ) -> _Counts:
     counts = _Counts()
-    bulk.lock_for_writing(IssuedInvoice)
-    customer_ids = _upsert_customers(company, frame, counts)
-    items = _file_items(frame, customer_ids)
-    existing = _load_items(IssuedInvoice, company, INVOICE_STATE)
-    joined = items.join(
-        existing.rename({c: f"old_{c}" for c in INVOICE_STATE if c not in KEY}),
-        on=KEY,
-        how="left",
-    )
+    _existing, joined = _compare_with_ledger(company, frame, counts, IssuedInvoice, INVOICE_STATE)
     run.save()
     new = joined.filter(pl.col("old_id").is_null())
     if new.height:
