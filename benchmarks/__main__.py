@@ -88,6 +88,7 @@ def _report(sections: list[common.Section], previous: str, load: tuple[str, str]
         "make bench                                  # all benchmarks, SQLite and PostgreSQL",
         ".venv/bin/python -m benchmarks --only import --runs 5",
         ".venv/bin/python -m benchmarks --no-postgres",
+        ".venv/bin/python -m benchmarks.stages [--postgres]  # where an import's time goes",
         "```",
         "",
         "The input files are generated on the first run (fixed seed) and cached under "
