@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "incassa.core",
     "incassa.ledger",
     "incassa.dunning",
+    "incassa.comms",
     "incassa.web",
 ]
 
