@@ -210,13 +210,7 @@ def receivables_import(
     except Exception as exc:
         _fail_run(run, parsed, exc)
         raise
-    return ImportResult(
-        import_run=run,
-        summary=ledger_summary(company=company),
-        errors=errors,
-        rejected=parsed.rejected if errors else None,
-        parsed=parsed,
-    )
+    return _result(company, run, parsed, errors)
 
 
 def invoices_import(
@@ -250,6 +244,15 @@ def invoices_import(
     except Exception as exc:
         _fail_run(run, parsed, exc)
         raise
+    return _result(company, run, parsed, errors)
+
+
+def _result(
+    company: Company,
+    run: ImportRun,
+    parsed: parsing.ParsedTable,
+    errors: list[parsing.RowError],
+) -> ImportResult:
     return ImportResult(
         import_run=run,
         summary=ledger_summary(company=company),
