@@ -45,6 +45,19 @@ def lock_for_writing(model: type[Model]) -> None:
             cursor.execute(f"LOCK TABLE {_quote(model._meta.db_table)} IN EXCLUSIVE MODE")
 
 
+def prefer_hash_joins() -> None:
+    """For the rest of the transaction, join whole tables by hashing, never row by row.
+
+    The engine joins every open item to its progress and action. PostgreSQL plans that from
+    its statistics, which lag behind a fresh bulk load (or are absent inside the load's own
+    transaction): it then picks nested loops that take seconds on a few thousand rows.
+    SQLite needs nothing: it has no such plans to pick.
+    """
+    if _is_postgres():
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL enable_nestloop = off")
+
+
 def reserve_ids(model: type[Model], count: int) -> int:
     """Reserve ``count`` consecutive primary keys and return the first.
 

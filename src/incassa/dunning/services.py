@@ -295,6 +295,7 @@ def dunning_run(*, company: Company, as_of: dt.date, dry_run: bool = False) -> R
     started = timezone.now()
     with transaction.atomic():
         bulk.lock_for_writing(Action)
+        bulk.prefer_hash_joins()
         cancelled = 0 if dry_run else pending_cancel_for_closed(company=company)
         items, progress = load_items(company, as_of)
         steps = load_steps(company)
@@ -445,6 +446,7 @@ def pending_cancel_for_closed(*, company: Company) -> int:
     pending = (ItemStepStatus.CREATED.value, ItemStepStatus.APPROVED.value)
     open_actions = (ActionStatus.CREATED.value, ActionStatus.APPROVED.value)
     with transaction.atomic(), connection.cursor() as cursor:
+        bulk.prefer_hash_joins()
         cursor.execute(
             f"UPDATE {_table(ItemStep)} SET status = %s "
             f"WHERE status IN (%s, %s) "
@@ -487,15 +489,17 @@ class PreviewDay:
 def dunning_preview(*, company: Company, start: dt.date, days: int) -> list[PreviewDay]:
     """What the next ``days`` runs would create, assuming every message goes out the day it
     is created and the ledger does not change. Reads only."""
-    items, progress = load_items(company, start)
-    steps = load_steps(company)
     outlook = []
-    for offset in range(days):
-        day = start + dt.timedelta(days=offset)
-        decisions = _decide(company, items, steps, progress, day)
-        by_step, by_channel = _summaries(decisions, steps)
-        outlook.append(PreviewDay(day, by_step, by_channel, decisions.height))
-        progress = engine.advance_progress(progress, decisions, day)
+    with transaction.atomic():
+        bulk.prefer_hash_joins()
+        items, progress = load_items(company, start)
+        steps = load_steps(company)
+        for offset in range(days):
+            day = start + dt.timedelta(days=offset)
+            decisions = _decide(company, items, steps, progress, day)
+            by_step, by_channel = _summaries(decisions, steps)
+            outlook.append(PreviewDay(day, by_step, by_channel, decisions.height))
+            progress = engine.advance_progress(progress, decisions, day)
     return outlook
 
 
