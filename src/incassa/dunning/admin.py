@@ -8,6 +8,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
+from incassa.core.admin import ReadOnlyMixin
 from incassa.core.formatting import format_money
 from incassa.dunning import services
 from incassa.dunning.models import (
@@ -95,15 +96,12 @@ class HoldAdmin(admin.ModelAdmin):
         super().save_model(request, obj, form, change)
 
 
-class ItemStepInline(admin.TabularInline):
+class ItemStepInline(ReadOnlyMixin, admin.TabularInline):
     model = ItemStep
     extra = 0
     can_delete = False
     fields = ("receivable", "reached_on", "days_overdue", "open_amount", "status", "note")
     readonly_fields = fields
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
 
 
 def _apply(request: HttpRequest, queryset: QuerySet, operation, done: str) -> None:
@@ -162,21 +160,12 @@ class ActionAdmin(admin.ModelAdmin):
 
 
 @admin.register(ItemStep)
-class ItemStepAdmin(admin.ModelAdmin):
+class ItemStepAdmin(ReadOnlyMixin, admin.ModelAdmin):
     list_display = ("receivable", "step", "reached_on", "days_overdue", "status", "note")
     list_filter = ("status", "reached_on")
     search_fields = ("receivable__document_number", "receivable__customer__code")
     list_select_related = ("receivable", "step")
     show_full_result_count = False
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(ItemProgress)

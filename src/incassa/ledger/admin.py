@@ -19,6 +19,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from incassa.core.admin import ReadOnlyMixin
 from incassa.core.fields import MoneyField
 from incassa.core.formatting import format_money
 from incassa.ledger.models import (
@@ -94,19 +95,6 @@ class CompanyScopedMixin:
         if db_field.related_model is Company and not request.user.is_superuser:
             kwargs["queryset"] = companies_for_user(user=request.user)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
-
-
-class ReadOnlyMixin:
-    """Viewable by whoever may view the model; never added, changed or deleted by hand."""
-
-    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
 
 
 @admin.register(Company)
@@ -210,7 +198,7 @@ class CustomerAdmin(CompanyScopedMixin, LargeTableMixin, admin.ModelAdmin):
         return format_money(obj.credit_limit)
 
 
-class ReceivableEventInline(admin.TabularInline):
+class ReceivableEventInline(ReadOnlyMixin, admin.TabularInline):
     """The story of the item, oldest first; read-only like the history it is."""
 
     model = ReceivableEvent
@@ -220,15 +208,6 @@ class ReceivableEventInline(admin.TabularInline):
     can_delete = False
     show_change_link = False
     ordering = ("on_date", "id")
-
-    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return super().get_queryset(request).select_related("import_run")
