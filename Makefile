@@ -8,8 +8,9 @@ PORT ?= 8000
 
 .PHONY: install run test lint format messages bench clean demo
 
-$(STAMP): pyproject.toml scripts/bootstrap-venv
+$(STAMP): pyproject.toml scripts/bootstrap-venv scripts/system-deps
 	sh scripts/bootstrap-venv "$(PYTHON)" "$(VENV)"
+	sh scripts/system-deps
 	$(BIN)/pip install --quiet --disable-pip-version-check -e ".[test,postgres]"
 	touch $(STAMP)
 

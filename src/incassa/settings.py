@@ -150,8 +150,25 @@ LOGGING = {
 }
 
 # Outgoing mail. Until an SMTP server is configured, messages are written as files under
-# ./var/mail so that nothing is lost and a demo can show them.
+# ./var/mail so that nothing is lost and a demo can show them. EMAIL_URL takes
+# smtp://, smtp+tls:// (STARTTLS), smtps:// (implicit TLS), file:///path or memory://, with
+# ?rate=N (messages a minute), ?timeout=S, ?cafile=PATH, ?from=ADDRESS; PEC_EMAIL_URL is the
+# certified mailbox that formal notices go out from (empty: they are printed as letters).
+EMAIL_URL = os.environ.get("EMAIL_URL", f"file://{VAR_DIR / 'mail'}")
+PEC_EMAIL_URL = os.environ.get("PEC_EMAIL_URL", "")
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.filebased.EmailBackend")
 EMAIL_FILE_PATH = VAR_DIR / "mail"
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "incassa@localhost")
+# Every message a server accepted is journalled here before the database is told, so that a
+# crash in between never sends it twice.
+INCASSA_DELIVERY_JOURNAL = Path(
+    os.environ.get("INCASSA_DELIVERY_JOURNAL", VAR_DIR / "delivery-journal.jsonl")
+)
+# Temporary failures are retried after 5, 10, 20, 40 minutes...; the fifth failure is final.
+INCASSA_RETRY_BACKOFF_SECONDS = int(os.environ.get("INCASSA_RETRY_BACKOFF_SECONDS", "300"))
+INCASSA_MAX_DELIVERY_ATTEMPTS = int(os.environ.get("INCASSA_MAX_DELIVERY_ATTEMPTS", "5"))
+
+# What went out (letters, statements, raw emails) and what was uploaded (logos).
+MEDIA_ROOT = Path(os.environ.get("INCASSA_MEDIA_ROOT", VAR_DIR / "media"))
+MEDIA_URL = "/media/"
 INCASSA_MAIL_DOMAIN = os.environ.get("INCASSA_MAIL_DOMAIN", "incassa.localhost")

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from incassa.dunning.delivery import outbox_deliver
+from incassa.comms.services import outbox_deliver
 from incassa.dunning.models import Action, ActionStatus
 from incassa.dunning.services import action_approve, action_mark_done, dunning_run
 from incassa.ledger.models import SalesAgent
@@ -50,10 +50,10 @@ def load(tmp_path: Path, company, rows: list[str], on: dt.date) -> None:
     receivables_import(company=company, path=path, as_of=on)
 
 
-def operators(company) -> None:
+def operators(company, day: dt.date) -> None:
     for action in Action.objects.filter(needs_approval=True, status=ActionStatus.CREATED):
         action_approve(action=action)
-    outbox_deliver(company=company)
+    outbox_deliver(company=company, today=day)
     for action in Action.objects.filter(
         status__in=[ActionStatus.CREATED, ActionStatus.APPROVED],
         channel__in=["letter", "registered_letter", "call", "escalation"],
@@ -69,7 +69,7 @@ def test_what_each_customer_receives_and_when(tmp_path, company):
         if day == PAYMENT_DAY:
             load(tmp_path, company, [r for r in PORTFOLIO if not r.startswith("003")], day)
         dunning_run(company=company, as_of=day)
-        operators(company)
+        operators(company, day)
         day += dt.timedelta(days=1)
 
     received: dict[str, list[tuple[dt.date, str, str, list[str]]]] = defaultdict(list)

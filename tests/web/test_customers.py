@@ -14,8 +14,8 @@ from django.conf import settings
 from django.test import Client
 from django.urls import reverse
 
+from incassa.comms.services import outbox_deliver
 from incassa.dunning import services as dunning
-from incassa.dunning.delivery import outbox_deliver
 from incassa.dunning.models import (
     Action,
     ActionStatus,
@@ -102,7 +102,7 @@ def ledger(tmp_path, company):
     SalesAgent.objects.filter(company=company, name="Mario Rossi").update(email="mario@agenzia.it")
     Step.objects.filter(strategy__company=company, code="courtesy-call").update(needs_approval=True)
     dunning.dunning_run(company=company, as_of=dt.date(2026, 3, 20))
-    outbox_deliver(company=company, as_of=dt.date(2026, 3, 20))
+    outbox_deliver(company=company, today=dt.date(2026, 3, 20))
     dunning.dunning_run(company=company, as_of=dt.date(2026, 3, 24))
     snapshot(tmp_path, company, dt.date(2026, 3, 31), rows("800,00", with_f5=False))
     return company

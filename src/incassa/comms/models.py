@@ -1,13 +1,20 @@
-"""The rates the interest calculation uses, editable by an administrator: the Ministry
-publishes each half-year's rate weeks late, so Incassa cannot ship them all."""
+"""What communications keep: the statutory rates (editable: the Ministry publishes each
+half-year's rate weeks late), the message templates and their versions, every message as it
+went out, and the print batches of the day's letters."""
 
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from incassa.core.fields import MoneyField
 
 
 class RateKind(models.TextChoices):
@@ -47,3 +54,250 @@ class InterestRate(models.Model):
 
 def current_half_year(today: dt.date) -> dt.date:
     return dt.date(today.year, 1 if today.month < 7 else 7, 1)
+
+
+class TemplateKind(models.TextChoices):
+    EMAIL = "email", _("Email")
+    LETTER = "letter", _("Letter")
+
+
+class MessageTemplate(models.Model):
+    """The text of one step's message, for one kind (email or letter) and one language.
+
+    The subject and body are written in a sandboxed template language that sees only the
+    documented variables. Every change is kept as a ``TemplateVersion`` and each message
+    records the version it was written from, so what a customer received can always be
+    explained.
+    """
+
+    company = models.ForeignKey(
+        "ledger.Company", on_delete=models.CASCADE, related_name="message_templates"
+    )
+    code = models.SlugField(
+        _("code"), max_length=60, help_text=_("The step code (or the step's template code).")
+    )
+    kind = models.CharField(_("kind"), max_length=10, choices=TemplateKind.choices)
+    language = models.CharField(_("language"), max_length=5, choices=settings.LANGUAGES)
+    name = models.CharField(_("name"), max_length=200)
+    subject = models.CharField(_("subject"), max_length=300)
+    body = models.TextField(_("body"))
+    version = models.PositiveIntegerField(_("version"), default=1)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("message template")
+        verbose_name_plural = _("message templates")
+        ordering = ["company", "code", "kind", "language"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["company", "code", "kind", "language"], name="template_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} ({self.get_kind_display()}, {self.language}) v{self.version}"
+
+
+class TemplateVersion(models.Model):
+    """A template's text as it was from one change to the next."""
+
+    template = models.ForeignKey(MessageTemplate, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField(_("version"))
+    subject = models.CharField(_("subject"), max_length=300)
+    body = models.TextField(_("body"))
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("template version")
+        verbose_name_plural = _("template versions")
+        ordering = ["template", "-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["template", "number"], name="templateversion_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.template.code} v{self.number}"
+
+
+class Medium(models.TextChoices):
+    EMAIL = "email", _("Email")
+    PEC = "pec", _("PEC")
+    LETTER = "letter", _("Letter")
+    REGISTERED_LETTER = "registered_letter", _("Registered letter")
+
+
+ELECTRONIC_MEDIA = frozenset({Medium.EMAIL, Medium.PEC})
+PAPER_MEDIA = frozenset({Medium.LETTER, Medium.REGISTERED_LETTER})
+
+
+class MessageStatus(models.TextChoices):
+    QUEUED = "queued", _("Waiting to be sent")
+    SENDING = "sending", _("Sending")
+    SENT = "sent", _("Sent")
+    FAILED = "failed", _("Failed")
+    TO_PRINT = "to_print", _("Waiting to be printed")
+    PRINTED = "printed", _("Printed")
+    POSTED = "posted", _("Posted")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+def _message_path(message: Message, filename: str) -> str:
+    day = message.created_at or timezone.now()
+    return f"messages/{message.company_id}/{day:%Y/%m/%d}/{filename}"
+
+
+class Message(models.Model):
+    """One email, PEC or letter exactly as it went out (or will go out): its text, the PDF,
+    the raw email, the template version it came from, and every delivery attempt's answer.
+
+    Written once when the action is prepared and never re-rendered, so that a retry sends
+    the very same bytes with the same Message-ID.
+    """
+
+    company = models.ForeignKey("ledger.Company", on_delete=models.CASCADE, related_name="messages")
+    customer = models.ForeignKey(
+        "ledger.Customer", on_delete=models.CASCADE, related_name="messages"
+    )
+    action = models.ForeignKey(
+        "dunning.Action",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="messages",
+    )
+    uuid = models.UUIDField(default=uuid.uuid4, editable=False, unique=True)
+    medium = models.CharField(_("medium"), max_length=20, choices=Medium.choices)
+    status = models.CharField(_("status"), max_length=20, choices=MessageStatus.choices)
+    template_version = models.ForeignKey(
+        TemplateVersion,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="messages",
+        verbose_name=_("template version"),
+    )
+    language = models.CharField(_("language"), max_length=5)
+    sender = models.CharField(_("sender"), max_length=300, blank=True)
+    recipients = models.CharField(_("recipients"), max_length=1000, blank=True)
+    reply_to = models.CharField(_("reply to"), max_length=300, blank=True)
+    subject = models.CharField(_("subject"), max_length=500)
+    body_text = models.TextField(_("text"))
+    body_html = models.TextField(_("HTML"), blank=True)
+    message_id = models.CharField(
+        _("Message-ID"), max_length=300, blank=True, null=True, unique=True
+    )
+    raw = models.FileField(_("raw email"), upload_to=_message_path, blank=True)
+    document = models.FileField(_("PDF"), upload_to=_message_path, blank=True)
+    document_sha256 = models.CharField(_("PDF SHA-256"), max_length=64, blank=True)
+    pages = models.PositiveSmallIntegerField(_("pages"), default=0)
+    item_count = models.PositiveIntegerField(_("items"), default=0)
+    total_amount = MoneyField(_("open amount"), default=0)
+    interest = MoneyField(_("interest"), default=0)
+    compensation = MoneyField(_("compensation"), default=0)
+    payment_reference = models.CharField(_("payment reference"), max_length=35, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("delivery attempts"), default=0)
+    next_attempt_at = models.DateTimeField(_("next attempt"), null=True, blank=True)
+    last_response = models.TextField(_("server's answer"), blank=True)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    print_batch = models.ForeignKey(
+        "PrintBatch",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="messages",
+        verbose_name=_("print batch"),
+    )
+    registered_number = models.CharField(_("registered mail number"), max_length=40, blank=True)
+    note = models.CharField(_("note"), max_length=300, blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("message")
+        verbose_name_plural = _("messages")
+        ordering = ["-created_at"]
+        constraints = [
+            # A message withdrawn because its items changed is replaced by a new one; at any
+            # time an action has at most one message that may still go out or has gone out.
+            models.UniqueConstraint(
+                fields=["action"],
+                condition=~Q(status="cancelled"),
+                name="message_one_live_per_action",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["company", "status", "next_attempt_at"], name="message_outbox"),
+            models.Index(fields=["customer", "created_at"], name="message_customer"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_medium_display()} {self.customer}: {self.subject}"
+
+    @property
+    def is_electronic(self) -> bool:
+        return self.medium in ELECTRONIC_MEDIA
+
+    @property
+    def recipient_list(self) -> list[str]:
+        return [r for r in self.recipients.split(",") if r]
+
+
+class MessageItem(models.Model):
+    """An item a message listed, with the figures it showed."""
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="items")
+    receivable = models.ForeignKey(
+        "ledger.Receivable", on_delete=models.CASCADE, related_name="message_items"
+    )
+    open_amount = MoneyField(_("open amount"))
+    days_overdue = models.IntegerField(_("days overdue"))
+    interest = MoneyField(_("interest"), default=0)
+
+    class Meta:
+        verbose_name = _("listed item")
+        verbose_name_plural = _("listed items")
+        indexes = [models.Index(fields=["receivable"], name="messageitem_receivable")]
+
+    def __str__(self) -> str:
+        return str(self.receivable)
+
+
+def _batch_path(batch: PrintBatch, filename: str) -> str:
+    return f"print-batches/{batch.company_id}/{batch.day:%Y/%m}/{filename}"
+
+
+class PrintBatch(models.Model):
+    """The day's letters merged into one PDF, behind a cover list for the post room."""
+
+    company = models.ForeignKey(
+        "ledger.Company", on_delete=models.CASCADE, related_name="print_batches"
+    )
+    day = models.DateField(_("date"))
+    document = models.FileField(_("PDF"), upload_to=_batch_path, blank=True)
+    letters = models.PositiveIntegerField(_("letters"), default=0)
+    registered = models.PositiveIntegerField(_("registered letters"), default=0)
+    pages = models.PositiveIntegerField(_("pages"), default=0)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    posted_at = models.DateTimeField(_("posted at"), null=True, blank=True)
+    posted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("print batch")
+        verbose_name_plural = _("print batches")
+        ordering = ["-day", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.day:%d/%m/%Y} #{self.pk} ({self.letters})"

@@ -508,6 +508,7 @@ def dunning_preview(*, company: Company, start: dt.date, days: int) -> list[Prev
 # --------------------------------------------------------------------------------------
 
 _ITEM_STATUS_FOR = {
+    ActionStatus.CREATED: ItemStepStatus.CREATED,
     ActionStatus.APPROVED: ItemStepStatus.APPROVED,
     ActionStatus.REJECTED: ItemStepStatus.REJECTED,
     ActionStatus.SENT: ItemStepStatus.SENT,
@@ -517,7 +518,8 @@ _ITEM_STATUS_FOR = {
 }
 
 
-def _set_status(action: Action, status: str, **fields: Any) -> Action:
+def action_status_set(action: Action, status: str, **fields: Any) -> Action:
+    """Move an action and its item steps together (call inside a transaction)."""
     action.status = status
     for name, value in fields.items():
         setattr(action, name, value)
@@ -542,7 +544,7 @@ def action_approve(*, action: Action, user: Any = None) -> Action:
         action = _locked(action)
         if not action.is_waiting_for_approval:
             raise ActionStateError(_("Only an action waiting for approval can be approved."))
-        return _set_status(
+        return action_status_set(
             action,
             ActionStatus.APPROVED,
             decided_by=_user(user),
@@ -556,7 +558,7 @@ def action_reject(*, action: Action, user: Any = None, reason: str = "") -> Acti
         action = _locked(action)
         if action.status not in {ActionStatus.CREATED, ActionStatus.APPROVED}:
             raise ActionStateError(_("Only an action not yet gone out can be rejected."))
-        return _set_status(
+        return action_status_set(
             action,
             ActionStatus.REJECTED,
             decided_by=_user(user),
@@ -578,7 +580,7 @@ def action_mark_done(*, action: Action, user: Any = None) -> Action:
         fields: dict[str, Any] = {"done_at": now, "done_by": _user(user)}
         if status == ActionStatus.SENT:
             fields["sent_at"] = now
-        return _set_status(action, status, **fields)
+        return action_status_set(action, status, **fields)
 
 
 # --------------------------------------------------------------------------------------

@@ -108,7 +108,31 @@ class CompanyAdmin(CompanyScopedMixin, admin.ModelAdmin):
         (None, {"fields": ("code", "name", "vat_number", "fiscal_code", "iban")}),
         (
             _("Address and contacts"),
-            {"fields": ("address", "postal_code", "city", "province", "country", "email", "phone")},
+            {
+                "fields": (
+                    "address",
+                    "postal_code",
+                    "city",
+                    "province",
+                    "country",
+                    "phone",
+                    "website",
+                )
+            },
+        ),
+        (
+            _("Letters and emails"),
+            {
+                "fields": (
+                    "email",
+                    "sender_name",
+                    "reply_to",
+                    "pec",
+                    "logo",
+                    "signature",
+                    "letter_footer",
+                )
+            },
         ),
         (_("Imports"), {"fields": ("max_close_share",)}),
     )
@@ -182,6 +206,7 @@ class CustomerAdmin(CompanyScopedMixin, LargeTableMixin, admin.ModelAdmin):
                     "category",
                     "sales_agent",
                     "payment_terms",
+                    "interest_kind",
                     "credit_limit",
                     "customer_since",
                     "notes",

@@ -29,6 +29,7 @@ from pathlib import Path
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
+from django.core.files.base import ContentFile
 from django.db import transaction
 from stdnum import luhn
 
@@ -66,8 +67,28 @@ COMPANY = {
     "province": "BO",
     "country": "IT",
     "email": "amministrazione@ferramentarossi.example.it",
+    "sender_name": "Ferramenta Rossi - Ufficio crediti",
+    "pec": "ferramentarossi@pec.example.it",
     "phone": "+39 051 6012345",
+    "website": "www.ferramentarossi.example.it",
+    "signature": "Ufficio Crediti\nFerramenta Rossi S.p.A.",
+    "letter_footer": (
+        "Ferramenta Rossi S.p.A. - Capitale sociale EUR 1.200.000,00 i.v. - "
+        "Registro Imprese di Bologna e REA BO-123456"
+    ),
 }
+
+# A plain letterhead logo for the demo company (a real company uploads its own).
+DEMO_LOGO = """<svg xmlns="http://www.w3.org/2000/svg" width="240" height="64" viewBox="0 0 240 64">
+<rect x="2" y="6" width="52" height="52" rx="10" fill="#9b2c1f"/>
+<path d="M16 44 L28 18 L40 44 Z" fill="#fff"/>
+<rect x="24" y="34" width="8" height="10" fill="#9b2c1f"/>
+<text x="64" y="30" font-family="DejaVu Sans, sans-serif" font-size="20" font-weight="bold"
+ fill="#222">Ferramenta Rossi</text>
+<text x="64" y="50" font-family="DejaVu Sans, sans-serif" font-size="12" fill="#666">utensileria
+ e forniture industriali dal 1962</text>
+</svg>
+"""
 
 
 def vat_number(serial: int, office: int = 1) -> str:
@@ -588,6 +609,8 @@ def demo_company_reset(*, code: str) -> Company:
     company, _created = Company.objects.update_or_create(
         code=code, defaults={**COMPANY, "vat_number": _company_vat_number()}
     )
+    if not company.logo:
+        company.logo.save("ferramenta-rossi.svg", ContentFile(DEMO_LOGO.encode()), save=True)
     # Later apps' rows that point at items (dunning steps, holds) go with them (CASCADE).
     ReceivableEvent.objects.filter(receivable__company=company).delete()
     Receivable.objects.filter(company=company).delete()

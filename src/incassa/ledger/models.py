@@ -14,8 +14,11 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import FileExtensionValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from schwifty import IBAN
+from schwifty.exceptions import SchwiftyException
 from stdnum.eu import vat as eu_vat
 from stdnum.it import codicefiscale, iva
 
@@ -42,6 +45,32 @@ def validate_fiscal_code(value: str) -> None:
         raise ValidationError(_("%(value)s is not a valid fiscal code"), params={"value": value})
 
 
+def validate_iban(value: str) -> None:
+    """Reminders print the IBAN and encode it in a QR code: a typo would send money astray."""
+    if not value:
+        return
+    try:
+        IBAN(value)
+    except SchwiftyException as exc:
+        raise ValidationError(
+            _("%(value)s is not a valid IBAN: %(reason)s"), params={"value": value, "reason": exc}
+        ) from exc
+
+
+MAX_LOGO_BYTES = 2 * 1024 * 1024
+
+
+def validate_logo_size(value) -> None:
+    if value and value.size > MAX_LOGO_BYTES:
+        raise ValidationError(_("The logo must be smaller than 2 MB."))
+
+
+class InterestKind(models.TextChoices):
+    COMMERCIAL = "commercial", _("Commercial (D.Lgs. 231/2002)")
+    FOOD = "food", _("Agricultural and food products")
+    LEGAL = "legal", _("Legal rate (consumers)")
+
+
 class Company(models.Model):
     """The creditor: the company whose receivables Incassa manages."""
 
@@ -53,14 +82,42 @@ class Company(models.Model):
     fiscal_code = models.CharField(
         _("fiscal code"), max_length=16, blank=True, validators=[validate_fiscal_code]
     )
-    iban = models.CharField(_("IBAN"), max_length=34, blank=True)
+    iban = models.CharField(_("IBAN"), max_length=34, blank=True, validators=[validate_iban])
     address = models.CharField(_("address"), max_length=200, blank=True)
     postal_code = models.CharField(_("postal code"), max_length=10, blank=True)
     city = models.CharField(_("city"), max_length=100, blank=True)
     province = models.CharField(_("province"), max_length=2, blank=True)
     country = models.CharField(_("country"), max_length=2, default="IT")
-    email = models.EmailField(_("email"), blank=True)
+    email = models.EmailField(
+        _("email"), blank=True, help_text=_("The sender of reminders to customers.")
+    )
+    sender_name = models.CharField(
+        _("sender name"),
+        max_length=100,
+        blank=True,
+        help_text=_("Shown beside the sender address, e.g. 'Acme - Ufficio crediti'."),
+    )
+    reply_to = models.EmailField(
+        _("reply-to address"), blank=True, help_text=_("Empty: replies go to the sender.")
+    )
+    pec = models.EmailField(_("PEC"), blank=True)
     phone = models.CharField(_("phone"), max_length=40, blank=True)
+    website = models.CharField(_("website"), max_length=200, blank=True)
+    logo = models.FileField(
+        _("logo"),
+        upload_to="logos/",
+        blank=True,
+        validators=[FileExtensionValidator(["png", "jpg", "jpeg", "svg"]), validate_logo_size],
+        help_text=_("PNG, JPEG or SVG, printed on the letterhead."),
+    )
+    signature = models.TextField(
+        _("signature"), blank=True, help_text=_("Closes every letter and email.")
+    )
+    letter_footer = models.TextField(
+        _("letterhead footer"),
+        blank=True,
+        help_text=_("Legal data printed at the foot of every letter: share capital, REA..."),
+    )
     max_close_share = models.DecimalField(
         _("largest share of open items a snapshot may close"),
         max_digits=4,
@@ -215,6 +272,13 @@ class Customer(models.Model):
         verbose_name=_("sales agent"),
     )
     payment_terms = models.CharField(_("payment terms"), max_length=100, blank=True)
+    interest_kind = models.CharField(
+        _("late interest"),
+        max_length=12,
+        choices=InterestKind.choices,
+        default=InterestKind.COMMERCIAL,
+        help_text=_("Which statutory rate applies to its late payments."),
+    )
     credit_limit = MoneyField(_("credit limit"), null=True, blank=True)
     customer_since = models.DateField(_("customer since"), null=True, blank=True)
     notes = models.TextField(_("notes"), blank=True)

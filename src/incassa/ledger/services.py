@@ -638,12 +638,25 @@ def _upsert_customers(company: Company, frame: pl.DataFrame, counts: _Counts) ->
                 for c in ("sales_agent_id", "category_id", "credit_limit")
             ),
         )
-        columns = ["id", "code", *CUSTOMER_COLUMNS, "language", "notes", "company_id"]
+        columns = [
+            "id",
+            "code",
+            *CUSTOMER_COLUMNS,
+            "language",
+            "interest_kind",
+            "notes",
+            "company_id",
+        ]
         new_rows = new.select(
             "id",
             pl.col("customer_code").alias("code"),
             *CUSTOMER_COLUMNS,
-            pl.lit("it").alias("language"),
+            # Italian for Italian customers (and San Marino, Vatican), English for the rest.
+            pl.when(pl.col("country").str.to_uppercase().is_in(["", "IT", "SM", "VA"]))
+            .then(pl.lit("it"))
+            .otherwise(pl.lit("en"))
+            .alias("language"),
+            pl.lit("commercial").alias("interest_kind"),
             pl.lit("").alias("notes"),
             pl.lit(company.pk, dtype=pl.Int64).alias("company_id"),
         )

@@ -80,12 +80,10 @@ def test_preview_days(ledger):
     assert by_date["2026-03-09"] == {"courtesy-call": 2}
 
 
-def test_deliver_sends_the_emails(ledger):
-    from django.core import mail
-
+def test_deliver_sends_the_emails(ledger, sent_mail):
     call("run", "--date", "2026-03-05")
-    out = call("deliver")
+    out = call("deliver", "--date", "2026-03-05")
     assert "Sent 2 email(s), 0 failed" in out
-    recipients = sorted(m.to[0] for m in mail.outbox)
+    recipients = sorted(m["To"] for m in sent_mail())
     assert recipients == ["mario@agenti.it", "v@verdi.it"]
     assert call("deliver").startswith("Sent 0")

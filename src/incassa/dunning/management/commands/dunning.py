@@ -11,7 +11,6 @@ from django.core.management.base import BaseCommand, CommandError
 
 from incassa.core.formatting import format_day
 from incassa.dunning import selectors
-from incassa.dunning.delivery import outbox_deliver
 from incassa.dunning.services import dunning_preview, dunning_run
 from incassa.ledger.management.base import parse_date, resolve_company
 
@@ -33,8 +32,10 @@ class Command(BaseCommand):
         history = sub.add_parser("history", help="every step reached, item by item")
         history.add_argument("--customer", help="customer code")
         history.add_argument("--document", help="document number")
-        deliver = sub.add_parser("deliver", help="send the emails waiting in the outbox")
-        deliver.add_argument("--date", help="deliver actions up to this date (default all)")
+        deliver = sub.add_parser(
+            "deliver", help="send the emails waiting in the outbox (same as `incassa send`)"
+        )
+        deliver.add_argument("--date", help="deliver actions up to this date (default today)")
         for sub_parser in (run, preview, history, deliver):
             sub_parser.add_argument("--company", help="company code")
             sub_parser.add_argument("--json", action="store_true", help="print JSON")
@@ -107,8 +108,10 @@ class Command(BaseCommand):
             )
 
     def _deliver(self, company: Any, options: dict) -> None:
-        as_of = parse_date(options["date"]) if options["date"] else None
-        result = outbox_deliver(company=company, as_of=as_of)
+        from incassa.comms.services import outbox_deliver
+
+        today = parse_date(options["date"]) if options["date"] else dt.date.today()
+        result = outbox_deliver(company=company, today=today)
         if options["json"]:
             self.stdout.write(json.dumps(result.as_dict()))
             return

@@ -6,6 +6,7 @@ It lives in ``web`` because it spans every app, and the apps below must not know
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from argparse import ArgumentParser
 from typing import Any
@@ -14,7 +15,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from incassa.core.formatting import format_money, format_number
-from incassa.dunning.demo import demo_days_play
+from incassa.dunning.demo import WRITTEN_DAYS, demo_days_play
 from incassa.ledger.demo import DEFAULT_COMPANY_CODE, DEFAULT_SEED, demo_portfolio_build
 from incassa.ledger.selectors import ledger_summary
 
@@ -74,7 +75,10 @@ class Command(BaseCommand):
             seed=options["seed"],
             if_empty=options["if_empty"],
             after_snapshot=lambda company, day, until: demo_days_play(
-                company=company, start=day, until=until
+                company=company,
+                start=day,
+                until=until,
+                written_from=as_of - dt.timedelta(days=WRITTEN_DAYS),
             ),
         )
         _dunning_permissions(result.username)

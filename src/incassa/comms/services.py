@@ -1,0 +1,984 @@
+"""Communications that change state: templates and their versions, writing each action's
+message, delivering emails and PEC from the outbox, and the daily print batch of letters.
+
+The pipeline has two halves so that a crash in either loses nothing and sends nothing
+twice. *Preparing* writes the message once, exactly as it will go out (text, HTML, PDF, raw
+email with its Message-ID), in one transaction per action. *Delivering* claims a prepared
+message in its own short transaction, sends those same bytes, journals the server's
+acceptance (``transport.DeliveryJournal``) and only then records it as sent; a message found
+still ``sending`` by a later delivery is looked up in the journal before anything is sent
+again. Letters are prepared when the day's print batch is made, and go out when the batch
+is marked posted.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass, field
+from email.utils import formataddr, parseaddr
+from typing import Any
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.mail import EmailMultiAlternatives
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from jinja2 import TemplateError
+
+from incassa.comms import documents, rendering, selectors, transport
+from incassa.comms.defaults import default_templates
+from incassa.comms.models import (
+    ELECTRONIC_MEDIA,
+    Medium,
+    Message,
+    MessageItem,
+    MessageStatus,
+    MessageTemplate,
+    PrintBatch,
+    TemplateKind,
+    TemplateVersion,
+)
+from incassa.dunning.engine import NOTE_NO_EMAIL
+from incassa.dunning.models import (
+    Action,
+    ActionStatus,
+    Channel,
+    ItemStep,
+    ItemStepStatus,
+    Step,
+)
+from incassa.dunning.services import action_status_set
+from incassa.ledger.models import Company, Customer, Receivable, ReceivableStatus
+
+MESSAGE_CHANNELS = (Channel.EMAIL, Channel.AGENT_EMAIL, Channel.LETTER, Channel.REGISTERED_LETTER)
+
+
+class CommsError(Exception):
+    """A user error: the message says what to do."""
+
+
+class TemplateInvalid(CommsError):
+    def __init__(self, errors: list[str]) -> None:
+        super().__init__("; ".join(errors))
+        self.errors = errors
+
+
+# --------------------------------------------------------------------------------------
+# Templates
+# --------------------------------------------------------------------------------------
+
+
+def templates_install_defaults(*, company: Company, overwrite: bool = False) -> int:
+    """Install the shipped texts; existing templates are kept unless ``overwrite``, which
+    makes the shipped text a new version (the old one stays in the history)."""
+    installed = 0
+    with transaction.atomic():
+        for default in default_templates():
+            template = MessageTemplate.objects.filter(
+                company=company, code=default.code, kind=default.kind, language=default.language
+            ).first()
+            if template is None:
+                template = MessageTemplate.objects.create(
+                    company=company,
+                    code=default.code,
+                    kind=default.kind,
+                    language=default.language,
+                    name=default.name,
+                    subject=default.subject,
+                    body=default.body,
+                    version=1,
+                )
+                TemplateVersion.objects.create(
+                    template=template, number=1, subject=default.subject, body=default.body
+                )
+                installed += 1
+            elif overwrite and (template.subject, template.body) != (
+                default.subject,
+                default.body,
+            ):
+                template_update(template=template, subject=default.subject, body=default.body)
+                installed += 1
+    return installed
+
+
+def template_update(
+    *, template: MessageTemplate, subject: str, body: str, name: str | None = None, user: Any = None
+) -> MessageTemplate:
+    """Save a new text as the next version, after checking that it renders."""
+    errors = rendering.template_errors(subject, body, language=template.language)
+    if errors:
+        raise TemplateInvalid(errors)
+    with transaction.atomic():
+        template = MessageTemplate.objects.select_for_update().get(pk=template.pk)
+        if name is not None:
+            template.name = name
+        if (template.subject, template.body) != (subject, body):
+            template.version += 1
+            template.subject, template.body = subject, body
+            TemplateVersion.objects.create(
+                template=template,
+                number=template.version,
+                subject=subject,
+                body=body,
+                created_by=_user(user),
+            )
+        template.updated_by = _user(user)
+        template.save()
+    return template
+
+
+def _current_version(template: MessageTemplate) -> TemplateVersion:
+    version = template.versions.filter(number=template.version).first()
+    if version is None:  # a template created outside the services: start its history
+        version = TemplateVersion.objects.create(
+            template=template, number=template.version, subject=template.subject, body=template.body
+        )
+    return version
+
+
+# --------------------------------------------------------------------------------------
+# Preparing messages
+# --------------------------------------------------------------------------------------
+
+
+@dataclass
+class Draft:
+    """A message rendered but not stored: what previews show and preparing stores."""
+
+    medium: str
+    language: str
+    subject: str
+    text: str
+    html: str
+    recipients: list[str]
+    pdf: bytes | None
+    pdf_name: str
+    facts: rendering.MessageFacts
+    template: MessageTemplate | None
+    receivable_ids: list[int] = field(default_factory=list)
+
+
+def _user(user: Any) -> Any:
+    return user if getattr(user, "pk", None) else None
+
+
+def _letterhead(company: Company) -> documents.Letterhead:
+    logo, mime = None, "image/png"
+    if company.logo:
+        try:
+            with company.logo.open("rb") as handle:
+                logo = handle.read()
+        except OSError:
+            logo = None
+        name = company.logo.name.lower()
+        mime = (
+            "image/svg+xml"
+            if name.endswith(".svg")
+            else "image/jpeg"
+            if name.endswith((".jpg", ".jpeg"))
+            else "image/png"
+        )
+    return documents.Letterhead(
+        company=_party_of_company(company),
+        logo=logo,
+        logo_mime=mime,
+        footer=company.letter_footer,
+        iban=company.iban,
+        website=company.website,
+    )
+
+
+def _party_of_company(company: Company) -> documents.Party:
+    city = " ".join(p for p in (company.postal_code, company.city, company.province) if p)
+    return documents.Party(
+        name=company.name,
+        address_lines=tuple(p for p in (company.address, city) if p),
+        vat_number=company.vat_number,
+        fiscal_code=company.fiscal_code,
+        email=company.email,
+        pec=company.pec,
+        phone=company.phone,
+    )
+
+
+def _party_of_customer(customer: Customer) -> documents.Party:
+    city = " ".join(p for p in (customer.postal_code, customer.city, customer.province) if p)
+    lines = [customer.address, city]
+    if customer.country and customer.country.upper() not in {"IT", ""}:
+        lines.append(customer.country.upper())
+    return documents.Party(
+        name=customer.name or customer.code,
+        address_lines=tuple(p for p in lines if p),
+        vat_number=customer.vat_number,
+        fiscal_code=customer.fiscal_code,
+        email=", ".join(customer.email_list),
+        pec=customer.pec,
+    )
+
+
+def _payment(company: Company, facts: rendering.MessageFacts) -> documents.Payment | None:
+    if not company.iban or facts.amount_to_pay <= 0:
+        return None
+    return documents.Payment(
+        beneficiary=company.name,
+        iban=company.iban,
+        amount=facts.amount_to_pay,
+        remittance=facts.remittance,
+    )
+
+
+def _medium(action: Action, customer: Customer) -> tuple[str, list[str], str]:
+    """How an action's message goes out, to whom, and why it differs from its channel."""
+    if action.channel == Channel.EMAIL:
+        if customer.email_list:
+            return Medium.EMAIL, customer.email_list, ""
+        return Medium.LETTER, [], NOTE_NO_EMAIL
+    if action.channel == Channel.AGENT_EMAIL:
+        agent = customer.sales_agent
+        return Medium.EMAIL, [agent.email] if agent and agent.email else [], ""
+    if action.channel == Channel.REGISTERED_LETTER:
+        if customer.pec and transport.configured_account("pec") is not None:
+            return Medium.PEC, [customer.pec], ""
+        return Medium.REGISTERED_LETTER, [], ""
+    return Medium.LETTER, [], ""
+
+
+def _template_code(action: Action) -> str:
+    return action.step.template_code or action.step.code
+
+
+def draft(
+    *,
+    company: Company,
+    customer: Customer,
+    receivables: list[Receivable],
+    medium: str,
+    template: MessageTemplate | None,
+    today: dt.date,
+    language: str,
+    recipients: list[str],
+    step_name: str = "",
+    operator: str = "",
+    reference_number: int = 0,
+    claims_interest: bool = False,
+    letter_template: MessageTemplate | None = None,
+) -> Draft:
+    """Render a message (and its PDF) without storing anything."""
+    if template is None:
+        raise CommsError(_("No template for this step: install the default texts."))
+    facts = selectors.message_facts(
+        company=company,
+        customer=customer,
+        receivables=receivables,
+        language=language,
+        today=today,
+        step_name=step_name,
+        operator=operator,
+        reference_number=reference_number,
+        claims_interest=claims_interest,
+    )
+    try:
+        rendered = rendering.render(template.subject, template.body, facts)
+    except TemplateError as exc:
+        raise CommsError(
+            _("The template %(name)s does not render: %(error)s") % {"name": template, "error": exc}
+        ) from exc
+    letterhead = _letterhead(company)
+    payment = _payment(company, facts)
+    with translation.override(language):
+        if medium in ELECTRONIC_MEDIA and medium != Medium.PEC:
+            pdf = documents.render_statement(
+                documents.Statement(
+                    language=language,
+                    letterhead=letterhead,
+                    recipient=_party_of_customer(customer),
+                    date=today,
+                    items=_document_items(facts),
+                    compensation=facts.compensation if claims_interest else None,
+                    payment=payment,
+                    reference=facts.payment_reference,
+                )
+            )
+            pdf_name = _("statement") + f"-{customer.code}-{today:%Y%m%d}.pdf"
+        else:
+            body_source = letter_template or template
+            if body_source is not template:
+                try:
+                    letter_text = rendering.render(body_source.subject, body_source.body, facts)
+                except TemplateError as exc:
+                    raise CommsError(str(exc)) from exc
+            else:
+                letter_text = rendered
+            pdf = documents.render_letter(
+                documents.Letter(
+                    language=language,
+                    letterhead=letterhead,
+                    recipient=_party_of_customer(customer),
+                    date=today,
+                    place=company.city,
+                    subject=letter_text.subject,
+                    body_html=letter_text.html,
+                    signature=company.signature or company.name,
+                    payment=payment,
+                    registered=medium == Medium.REGISTERED_LETTER,
+                    reference=facts.payment_reference,
+                )
+            )
+            pdf_name = _("letter") + f"-{customer.code}-{today:%Y%m%d}.pdf"
+    return Draft(
+        medium=medium,
+        language=language,
+        subject=rendered.subject,
+        text=rendered.text,
+        html=rendered.html,
+        recipients=recipients,
+        pdf=pdf,
+        pdf_name=pdf_name,
+        facts=facts,
+        template=template,
+        receivable_ids=[r.pk for r in receivables],
+    )
+
+
+def _document_items(facts: rendering.MessageFacts) -> tuple[documents.DocumentItem, ...]:
+    return tuple(
+        documents.DocumentItem(
+            document_number=i.document_number,
+            document_date=i.document_date,
+            due_date=i.due_date,
+            open_amount=i.open_amount,
+            days_overdue=max(i.days_overdue, 0),
+            interest=i.interest if i.days_overdue > 0 else None,
+        )
+        for i in facts.items
+    )
+
+
+def _listed_receivables(action: Action) -> list[Receivable]:
+    return [
+        s.receivable
+        for s in ItemStep.objects.filter(action=action)
+        .exclude(status__in=[ItemStepStatus.CANCELLED, ItemStepStatus.SKIPPED])
+        .filter(receivable__status=ReceivableStatus.OPEN)
+        .select_related("receivable")
+        .order_by("receivable__due_date", "receivable__document_number")
+    ]
+
+
+def _ready_actions() -> Q:
+    return (
+        Q(status=ActionStatus.APPROVED)
+        | Q(status=ActionStatus.CREATED, needs_approval=False)
+        | Q(status=ActionStatus.SENDING)
+    )
+
+
+def message_prepare(*, action: Action, today: dt.date, user: Any = None) -> Message | None:
+    """Write the message of an action once, exactly as it will go out. Returns the live
+    message (an existing one is returned unchanged), or None when the action has nothing
+    left to say (its items were paid: it is cancelled) or cannot reach anyone."""
+    with transaction.atomic():
+        action = (
+            Action.objects.select_for_update()
+            .select_related("customer", "customer__sales_agent", "company", "step")
+            .get(pk=action.pk)
+        )
+        live = action.messages.exclude(status=MessageStatus.CANCELLED).first()
+        if live is not None:
+            return live
+        if action.status not in {
+            ActionStatus.CREATED,
+            ActionStatus.APPROVED,
+            ActionStatus.SENDING,
+        } or (action.needs_approval and action.status == ActionStatus.CREATED):
+            return None
+        receivables = _listed_receivables(action)
+        if not receivables:
+            action_status_set(
+                action, ActionStatus.CANCELLED, note="nothing left to ask: its items were paid"
+            )
+            return None
+        customer, company = action.customer, action.company
+        medium, recipients, note = _medium(action, customer)
+        if medium in ELECTRONIC_MEDIA and not recipients:
+            action_status_set(action, ActionStatus.CANCELLED, note="no recipient address")
+            return None
+        if note:
+            action.channel = Channel.LETTER
+            action.note = note[:300]
+            action.save(update_fields=["channel", "note"])
+        language = (
+            settings.LANGUAGE_CODE
+            if action.channel == Channel.AGENT_EMAIL
+            else selectors.customer_language(customer)
+        )
+        kind = TemplateKind.EMAIL if medium in ELECTRONIC_MEDIA else TemplateKind.LETTER
+        code = _template_code(action)
+        template = selectors.template_for(company=company, code=code, kind=kind, language=language)
+        letter_template = (
+            selectors.template_for(
+                company=company, code=code, kind=TemplateKind.LETTER, language=language
+            )
+            if medium == Medium.PEC
+            else None
+        )
+        message = Message(
+            company=company,
+            customer=customer,
+            action=action,
+            medium=medium,
+            language=language,
+            created_by=_user(user),
+        )
+        message.save()  # the primary key numbers the payment reference
+        result = draft(
+            company=company,
+            customer=customer,
+            receivables=receivables,
+            medium=medium,
+            template=template,
+            today=today,
+            language=language,
+            recipients=recipients,
+            step_name=action.step.name,
+            operator=_operator_name(user),
+            reference_number=message.pk,
+            claims_interest=action.channel == Channel.REGISTERED_LETTER,
+            letter_template=letter_template,
+        )
+        _store(message, result, action=action)
+    return message
+
+
+def _operator_name(user: Any) -> str:
+    if not getattr(user, "pk", None):
+        return ""
+    return user.get_full_name() or user.get_username()
+
+
+def message_id_for(message: Message) -> str:
+    return f"<incassa-{message.uuid.hex}@{settings.INCASSA_MAIL_DOMAIN}>"
+
+
+def _sender(company: Company, medium: str) -> str:
+    if medium == Medium.PEC:
+        account = transport.configured_account("pec")
+        address = (account.from_address if account else "") or company.pec or company.email
+    else:
+        address = company.email or settings.DEFAULT_FROM_EMAIL
+    name = company.sender_name or company.name
+    return formataddr((name, address)) if name else address
+
+
+def _store(message: Message, result: Draft, *, action: Action | None) -> None:
+    facts = result.facts
+    message.template_version = _current_version(result.template) if result.template else None
+    message.subject = result.subject[:500]
+    message.body_text = result.text
+    message.body_html = result.html
+    message.recipients = ",".join(result.recipients)
+    message.item_count = len(facts.items)
+    message.total_amount = facts.total_open
+    message.interest = facts.total_interest
+    message.compensation = facts.compensation
+    message.payment_reference = facts.payment_reference
+    message.note = (action.note if action else "")[:300]
+    if result.pdf is not None:
+        message.document.save(result.pdf_name, ContentFile(result.pdf), save=False)
+        message.document_sha256 = hashlib.sha256(result.pdf).hexdigest()
+        message.pages = documents.page_count(result.pdf)
+    if result.medium in ELECTRONIC_MEDIA:
+        company = message.company
+        message.message_id = message_id_for(message)
+        message.sender = _sender(company, result.medium)
+        reply_to = company.reply_to or company.email
+        message.reply_to = reply_to if result.medium == Medium.EMAIL else ""
+        email = EmailMultiAlternatives(
+            subject=message.subject,
+            body=result.text,
+            from_email=message.sender,
+            to=result.recipients,
+            reply_to=[message.reply_to] if message.reply_to else None,
+            headers={
+                "Message-ID": message.message_id,
+                "X-Incassa-Reference": facts.payment_reference,
+            },
+        )
+        email.attach_alternative(
+            rendering.email_document(result.html, language=result.language, title=result.subject),
+            "text/html",
+        )
+        if result.pdf is not None:
+            email.attach(result.pdf_name, result.pdf, "application/pdf")
+        raw = email.message().as_bytes(linesep="\r\n")
+        message.raw.save(f"{message.uuid.hex}.eml", ContentFile(raw), save=False)
+        message.status = MessageStatus.QUEUED
+    else:
+        message.status = MessageStatus.TO_PRINT
+    message.save()
+    MessageItem.objects.bulk_create(
+        MessageItem(
+            message=message,
+            receivable_id=receivable_id,
+            open_amount=item.open_amount,
+            days_overdue=item.days_overdue,
+            interest=item.interest,
+        )
+        for receivable_id, item in zip(result.receivable_ids, facts.items, strict=True)
+    )
+
+
+@dataclass
+class PrepareResult:
+    prepared: int = 0
+    cancelled: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def messages_prepare(
+    *, company: Company, today: dt.date, paper: bool, user: Any = None
+) -> PrepareResult:
+    """Prepare the ready actions' messages: the electronic ones (``paper=False``, before a
+    delivery) or the letters (``paper=True``, before a print batch). One transaction per
+    action: an error in one template does not hold back the rest."""
+    result = PrepareResult()
+    actions = (
+        Action.objects.filter(
+            company=company, channel__in=MESSAGE_CHANNELS, scheduled_on__lte=today
+        )
+        .filter(_ready_actions())
+        .exclude(messages__status__in=_LIVE_STATUSES)
+        .select_related("customer", "customer__sales_agent")
+        .order_by("id")
+    )
+    pec_ready = transport.configured_account("pec") is not None
+    for action in actions:
+        medium, _recipients, _note = _medium_quick(action, pec_ready)
+        if (medium in ELECTRONIC_MEDIA) == paper:
+            continue
+        try:
+            message = message_prepare(action=action, today=today, user=user)
+        except CommsError as exc:
+            result.errors.append(f"{action.customer.code}: {exc}")
+            continue
+        if message is None:
+            result.cancelled += 1
+        else:
+            result.prepared += 1
+    return result
+
+
+_LIVE_STATUSES = [s for s in MessageStatus.values if s != MessageStatus.CANCELLED]
+
+
+def _medium_quick(action: Action, pec_ready: bool) -> tuple[str, list[str], str]:
+    customer = action.customer
+    if action.channel == Channel.REGISTERED_LETTER:
+        if customer.pec and pec_ready:
+            return Medium.PEC, [customer.pec], ""
+        return Medium.REGISTERED_LETTER, [], ""
+    return _medium(action, customer)
+
+
+# --------------------------------------------------------------------------------------
+# Delivering emails and PEC
+# --------------------------------------------------------------------------------------
+
+
+@dataclass
+class DeliveryResult:
+    prepared: int = 0
+    sent: int = 0
+    failed: int = 0
+    retried: int = 0
+    deferred: int = 0
+    withdrawn: int = 0
+    duplicates_avoided: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return {
+            "prepared": self.prepared,
+            "sent": self.sent,
+            "failed": self.failed,
+            "retried": self.retried,
+            "deferred": self.deferred,
+            "withdrawn": self.withdrawn,
+            "duplicates_avoided": self.duplicates_avoided,
+            "errors": self.errors,
+        }
+
+
+def outbox_deliver(
+    *, company: Company, today: dt.date | None = None, now: dt.datetime | None = None
+) -> DeliveryResult:
+    """Prepare the day's electronic messages and send every one that is due."""
+    today = today or timezone.localdate()
+    now = now or timezone.now()
+    result = DeliveryResult()
+    prepared = messages_prepare(company=company, today=today, paper=False)
+    result.prepared = prepared.prepared
+    result.errors.extend(prepared.errors)
+    due = (
+        Message.objects.filter(company=company, medium__in=list(ELECTRONIC_MEDIA))
+        .filter(
+            Q(status=MessageStatus.SENDING)
+            | Q(status=MessageStatus.QUEUED)
+            & (Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+        )
+        .order_by("id")
+    )
+    journal = transport.DeliveryJournal(settings.INCASSA_DELIVERY_JOURNAL)
+    transports: dict[str, Any] = {}
+    tried: set[int] = set()
+    try:
+        # A message withdrawn because its items changed is rewritten at once: the second
+        # pass sends the new one.
+        while batch := [row for row in due.values_list("id", "medium") if row[0] not in tried]:
+            for message_id, medium in batch:
+                tried.add(message_id)
+                sender = _transport_for(medium, transports, journal, result)
+                if sender is not None:
+                    _deliver_one(message_id, sender, now=now, today=today, result=result)
+    finally:
+        for sender in transports.values():
+            if sender is not None:
+                sender.__exit__(None, None, None)
+    result.deferred = Message.objects.filter(
+        company=company, status=MessageStatus.QUEUED, next_attempt_at__gt=now
+    ).count()
+    return result
+
+
+def _transport_for(
+    medium: str,
+    transports: dict[str, Any],
+    journal: transport.DeliveryJournal,
+    result: DeliveryResult,
+) -> Any:
+    """One open transport per account for the whole delivery (and its rate limit)."""
+    account_name = "pec" if medium == Medium.PEC else "default"
+    if account_name not in transports:
+        account = transport.configured_account(account_name)
+        if account is None:
+            result.errors.append(_("no %(name)s mail account configured") % {"name": account_name})
+            transports[account_name] = None
+        else:
+            transports[account_name] = transport.open_transport(
+                account, journal=journal
+            ).__enter__()
+    return transports[account_name]
+
+
+def _claim(message_id: int) -> Message | None:
+    with transaction.atomic():
+        message = (
+            Message.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(pk=message_id, status__in=[MessageStatus.QUEUED, MessageStatus.SENDING])
+            .select_related("action")
+            .first()
+        )
+        if message is None:
+            return None
+        message.status = MessageStatus.SENDING
+        message.attempts += 1
+        message.save(update_fields=["status", "attempts"])
+        action = message.action
+        if action is not None and action.status in {ActionStatus.CREATED, ActionStatus.APPROVED}:
+            action.status = ActionStatus.SENDING
+            action.attempts = message.attempts
+            action.save(update_fields=["status", "attempts"])
+    return message
+
+
+def _still_wanted(message: Message) -> bool:
+    """The action may have been cancelled or rejected, or an item paid, since the message
+    was written: a reminder for something already paid must not go out."""
+    action = message.action
+    if action is None:
+        return True
+    action.refresh_from_db(fields=["status"])
+    if action.status in {ActionStatus.CANCELLED, ActionStatus.REJECTED}:
+        return False
+    listed = dict(message.items.values_list("receivable_id", "open_amount"))
+    current = dict(
+        Receivable.objects.filter(pk__in=listed, status=ReceivableStatus.OPEN).values_list(
+            "id", "open_amount"
+        )
+    )
+    return current == listed
+
+
+def _deliver_one(
+    message_id: int, sender: Any, *, now: dt.datetime, today: dt.date, result: DeliveryResult
+) -> None:
+    message = _claim(message_id)
+    if message is None:
+        return
+    if message.attempts > 1:
+        result.retried += 1
+    journalled = sender.journal.accepted(message.message_id) if sender.journal else None
+    if journalled is None and not _still_wanted(message):
+        _withdraw(message, today=today, result=result)
+        return
+    try:
+        with message.raw.open("rb") as handle:
+            raw = handle.read()
+        response = sender.send(
+            sender=_envelope_address(message.sender),
+            recipients=message.recipient_list,
+            message=raw,
+            message_id=message.message_id,
+        )
+    except transport.DeliveryError as exc:
+        _failed(message, exc, now=now, result=result)
+        return
+    if sender.last_was_duplicate:
+        result.duplicates_avoided += 1
+    with transaction.atomic():
+        message.status = MessageStatus.SENT
+        message.sent_at = timezone.now()
+        message.last_response = response[:2000]
+        message.next_attempt_at = None
+        message.save(update_fields=["status", "sent_at", "last_response", "next_attempt_at"])
+        if message.action is not None:
+            action_status_set(
+                message.action, ActionStatus.SENT, sent_at=message.sent_at, last_error=""
+            )
+    result.sent += 1
+
+
+def _envelope_address(sender: str) -> str:
+    return parseaddr(sender)[1]
+
+
+def _withdraw(message: Message, *, today: dt.date, result: DeliveryResult) -> None:
+    """Drop a message whose items changed; its action gets a fresh one (or is cancelled
+    when nothing is left), so the customer hears only about what is still open."""
+    with transaction.atomic():
+        message.status = MessageStatus.CANCELLED
+        message.note = "withdrawn before sending: its items changed"
+        message.save(update_fields=["status", "note"])
+        action = message.action
+        if action is not None and action.status == ActionStatus.SENDING:
+            action.status = ActionStatus.APPROVED if action.needs_approval else ActionStatus.CREATED
+            action.save(update_fields=["status"])
+    result.withdrawn += 1
+    if message.action is not None:
+        try:
+            message_prepare(action=message.action, today=today)
+        except CommsError as exc:
+            result.errors.append(str(exc))
+
+
+def _failed(
+    message: Message, exc: transport.DeliveryError, *, now: dt.datetime, result: DeliveryResult
+) -> None:
+    answer = exc.response
+    if exc.code and not answer.startswith(str(exc.code)):
+        answer = f"{exc.code} {answer}"
+    final = exc.permanent or message.attempts >= settings.INCASSA_MAX_DELIVERY_ATTEMPTS
+    with transaction.atomic():
+        message.last_response = answer[:2000]
+        if final:
+            message.status = MessageStatus.FAILED
+            message.next_attempt_at = None
+        else:
+            message.status = MessageStatus.QUEUED
+            delay = settings.INCASSA_RETRY_BACKOFF_SECONDS * 2 ** (message.attempts - 1)
+            message.next_attempt_at = now + dt.timedelta(seconds=delay)
+        message.save(update_fields=["status", "last_response", "next_attempt_at"])
+        action = message.action
+        if action is not None:
+            if final:
+                action_status_set(action, ActionStatus.FAILED, last_error=answer[:2000])
+            else:
+                action.status = (
+                    ActionStatus.APPROVED if action.needs_approval else ActionStatus.CREATED
+                )
+                action.last_error = answer[:2000]
+                action.save(update_fields=["status", "last_error"])
+    if final:
+        result.failed += 1
+    result.errors.append(f"{message.customer_id}/{message.pk}: {answer}")
+
+
+def message_retry(*, message: Message, user: Any = None) -> Message:
+    """Queue a failed message again (after fixing the address, say)."""
+    with transaction.atomic():
+        message = Message.objects.select_for_update().get(pk=message.pk)
+        if message.status != MessageStatus.FAILED:
+            raise CommsError(_("Only a failed message can be sent again."))
+        message.status = MessageStatus.QUEUED
+        message.attempts = 0
+        message.next_attempt_at = None
+        message.save(update_fields=["status", "attempts", "next_attempt_at"])
+        if message.action is not None:
+            action_status_set(
+                message.action,
+                ActionStatus.APPROVED if message.action.needs_approval else ActionStatus.CREATED,
+            )
+    return message
+
+
+# --------------------------------------------------------------------------------------
+# Letters: the daily print batch
+# --------------------------------------------------------------------------------------
+
+
+def print_batch_create(*, company: Company, day: dt.date, user: Any = None) -> PrintBatch:
+    """Prepare the day's letters and merge them, behind a cover list for the post room,
+    into one PDF. Registered letters come first, then by postal code."""
+    prepared = messages_prepare(company=company, today=day, paper=True, user=user)
+    if prepared.errors:
+        raise CommsError("; ".join(prepared.errors))
+    with transaction.atomic():
+        letters = list(
+            Message.objects.select_for_update()
+            .filter(company=company, status=MessageStatus.TO_PRINT, print_batch__isnull=True)
+            .select_related("customer")
+        )
+        if not letters:
+            raise CommsError(_("There are no letters to print."))
+        letters.sort(
+            key=lambda m: (
+                m.medium != Medium.REGISTERED_LETTER,
+                m.customer.postal_code,
+                m.customer.code,
+            )
+        )
+        pdfs = []
+        for message in letters:
+            with message.document.open("rb") as handle:
+                pdfs.append(handle.read())
+        letterhead = _letterhead(company)
+        language = settings.LANGUAGE_CODE
+        cover = documents.render_cover(
+            [
+                documents.CoverEntry(
+                    position=n,
+                    recipient=_party_of_customer(m.customer),
+                    subject=m.subject,
+                    pages=m.pages,
+                    registered=m.medium == Medium.REGISTERED_LETTER,
+                )
+                for n, m in enumerate(letters, start=1)
+            ],
+            language=language,
+            letterhead=letterhead,
+            day=day,
+        )
+        merged = documents.merge_print_batch(cover, pdfs)
+        batch = PrintBatch(
+            company=company,
+            day=day,
+            letters=len(letters),
+            registered=sum(m.medium == Medium.REGISTERED_LETTER for m in letters),
+            pages=documents.page_count(merged),
+            created_by=_user(user),
+        )
+        batch.save()
+        batch.document.save(f"letters-{day:%Y%m%d}-{batch.pk}.pdf", ContentFile(merged))
+        Message.objects.filter(pk__in=[m.pk for m in letters]).update(
+            status=MessageStatus.PRINTED, print_batch=batch
+        )
+    return batch
+
+
+def print_batch_mark_posted(
+    *, batch: PrintBatch, user: Any = None, registered_numbers: dict[int, str] | None = None
+) -> PrintBatch:
+    """The post room sent the batch: its letters have gone out (their items move on)."""
+    with transaction.atomic():
+        batch = PrintBatch.objects.select_for_update().get(pk=batch.pk)
+        if batch.posted_at is not None:
+            raise CommsError(_("This batch is already marked as posted."))
+        now = timezone.now()
+        for message in batch.messages.select_related("action").filter(status=MessageStatus.PRINTED):
+            message.status = MessageStatus.POSTED
+            message.sent_at = now
+            number = (registered_numbers or {}).get(message.pk)
+            if number:
+                message.registered_number = number.strip()[:40]
+            message.save(update_fields=["status", "sent_at", "registered_number"])
+            action = message.action
+            if action is not None and action.status in {
+                ActionStatus.CREATED,
+                ActionStatus.APPROVED,
+            }:
+                action_status_set(action, ActionStatus.SENT, sent_at=now, done_by=_user(user))
+        batch.posted_at = now
+        batch.posted_by = _user(user)
+        batch.save(update_fields=["posted_at", "posted_by"])
+    return batch
+
+
+def message_registered_number_set(*, message: Message, number: str) -> Message:
+    if message.medium != Medium.REGISTERED_LETTER:
+        raise CommsError(_("Only a registered letter has a registered mail number."))
+    message.registered_number = number.strip()[:40]
+    message.save(update_fields=["registered_number"])
+    return message
+
+
+# --------------------------------------------------------------------------------------
+# Previews
+# --------------------------------------------------------------------------------------
+
+
+def template_preview(
+    *,
+    template: MessageTemplate,
+    customer: Customer,
+    today: dt.date,
+    subject: str | None = None,
+    body: str | None = None,
+    user: Any = None,
+) -> Draft:
+    """What a template (or an unsaved text for it) would send to a real customer today,
+    listing the customer's open items that are late (or, if none is, those still open)."""
+    receivables = selectors.open_overdue_receivables(customer, today=today) or list(
+        Receivable.objects.filter(customer=customer, status=ReceivableStatus.OPEN).order_by(
+            "due_date", "document_number"
+        )[:20]
+    )
+    if not receivables:
+        raise CommsError(_("This customer has no open items to show."))
+    unsaved = MessageTemplate(
+        company=template.company,
+        code=template.code,
+        kind=template.kind,
+        language=template.language,
+        name=template.name,
+        subject=template.subject if subject is None else subject,
+        body=template.body if body is None else body,
+        version=template.version,
+    )
+    errors = rendering.template_errors(unsaved.subject, unsaved.body, language=unsaved.language)
+    if errors:
+        raise TemplateInvalid(errors)
+    formal = (
+        Step.objects.filter(strategy__company=template.company, channel=Channel.REGISTERED_LETTER)
+        .filter(Q(template_code=template.code) | Q(template_code="", code=template.code))
+        .exists()
+    )
+    medium = Medium.EMAIL if template.kind == TemplateKind.EMAIL else Medium.LETTER
+    if formal and medium == Medium.LETTER:
+        medium = Medium.REGISTERED_LETTER
+    return draft(
+        company=template.company,
+        customer=customer,
+        receivables=receivables,
+        medium=medium,
+        template=unsaved,
+        today=today,
+        language=template.language,
+        recipients=customer.email_list,
+        step_name=template.name,
+        operator=_operator_name(user),
+        reference_number=0,
+        claims_interest=formal,
+    )
