@@ -811,3 +811,58 @@ def test_a_long_history_shows_the_newest_entries_first_and_the_rest_on_request(
     assert "?timeline=all" in page.content.decode()
     everything = client_logged_in.get("/customers/LONG/?timeline=all")
     assert len(everything.context["timeline"]) == 3
+
+
+def test_the_customer_page_lists_the_messages_and_serves_their_pdf(
+    client_logged_in, company, tmp_path
+):
+    from incassa.comms.models import Message
+    from incassa.comms.services import print_batch_create
+    from incassa.dunning.models import Action, ItemStep, Step
+    from incassa.ledger.models import Receivable
+    from incassa.ledger.services import receivables_import
+
+    path = tmp_path / "s.csv"
+    path.write_text(
+        "Codice cliente;Ragione sociale;Numero documento;Data scadenza;Importo\n"
+        "L01;Lettere S.r.l.;FT-77;01/03/2026;250,00\n",
+        encoding="utf-8",
+    )
+    day = dt.date(2026, 3, 16)  # 15 days late: the first written reminder, a letter
+    receivables_import(company=company, path=path, as_of=day)
+    item = Receivable.objects.get(document_number="FT-77")
+    step = Step.objects.get(strategy__company=company, code="first-reminder")
+    action = Action.objects.create(
+        company=company, customer=item.customer, step=step, channel=step.channel,
+        scheduled_on=day, item_count=1, total_amount=item.open_amount,
+    )  # fmt: skip
+    ItemStep.objects.create(
+        receivable=item, step=step, action=action, reached_on=day, days_overdue=15,
+        open_amount=item.open_amount, status="created",
+    )  # fmt: skip
+    print_batch_create(company=company, day=day)
+    message = Message.objects.get()
+    page = client_logged_in.get("/customers/L01/")
+    assert page.status_code == 200
+    assert message.subject in page.content.decode()
+    pdf = client_logged_in.get(f"/messages/{message.pk}/document/")
+    assert pdf.status_code == 200 and pdf["Content-Type"] == "application/pdf"
+    assert b"".join(pdf.streaming_content).startswith(b"%PDF")
+
+
+def test_another_companys_message_is_not_found(client_logged_in, company):
+    from incassa.comms.models import Message
+    from tests.factories import CompanyFactory, CustomerFactory
+
+    other = CompanyFactory()
+    customer = CustomerFactory(company=other)
+    message = Message.objects.create(
+        company=other,
+        customer=customer,
+        medium="letter",
+        status="to_print",
+        language="it",
+        subject="x",
+        body_text="x",
+    )
+    assert client_logged_in.get(f"/messages/{message.pk}/document/").status_code == 404

@@ -21,6 +21,7 @@ from incassa.comms.interest import (
 )
 from incassa.comms.models import (
     InterestRate,
+    Message,
     MessageTemplate,
     RateKind,
     TemplateKind,
@@ -270,4 +271,13 @@ def open_overdue_receivables(customer: Customer, *, today: dt.date) -> list[Rece
         Receivable.objects.filter(customer=customer, status=ReceivableStatus.OPEN)
         .filter(due_date__lt=today)
         .order_by("due_date", "document_number")
+    )
+
+
+def customer_messages(*, customer: Customer, limit: int = 20) -> list[Message]:
+    """What the customer was sent (or is about to be), newest first."""
+    return list(
+        Message.objects.filter(customer=customer)
+        .select_related("template_version__template")
+        .order_by("-created_at", "-id")[:limit]
     )

@@ -79,7 +79,7 @@ COMPANY = {
 }
 
 # A plain letterhead logo for the demo company (a real company uploads its own).
-DEMO_LOGO = """<svg xmlns="http://www.w3.org/2000/svg" width="240" height="64" viewBox="0 0 240 64">
+DEMO_LOGO = """<svg xmlns="http://www.w3.org/2000/svg" width="380" height="64" viewBox="0 0 380 64">
 <rect x="2" y="6" width="52" height="52" rx="10" fill="#9b2c1f"/>
 <path d="M16 44 L28 18 L40 44 Z" fill="#fff"/>
 <rect x="24" y="34" width="8" height="10" fill="#9b2c1f"/>

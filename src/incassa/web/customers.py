@@ -23,13 +23,15 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
+from incassa.comms.models import Message
+from incassa.comms.selectors import customer_messages
 from incassa.core.formatting import format_day
 from incassa.dunning import services as dunning
 from incassa.dunning.models import Action, Exclusion, Hold, HoldKind
@@ -267,6 +269,7 @@ def customer_detail(request: HttpRequest, access: Access, code: str) -> HttpResp
         "credit_used": credit_used,
         "items": customer_open_items(customer=customer, as_of=today),
         "actions": customer_pending_actions(customer=customer),
+        "messages_sent": customer_messages(customer=customer),
         "suspension_form": SuspensionForm(),
     }
     timeline = dunning_timeline(customer=customer)
@@ -275,6 +278,21 @@ def customer_detail(request: HttpRequest, access: Access, code: str) -> HttpResp
         timeline = timeline[:TIMELINE_SHOWN]
     context["timeline"] = timeline
     return render(request, "web/customer.html", context)
+
+
+@company_page
+def message_document(request: HttpRequest, access: Access, pk: int) -> FileResponse:
+    """The PDF a customer received (letter or statement), for whoever may see the customer."""
+    message = get_object_or_404(
+        Message.objects.filter(company=access.company, customer__in=access.customers), pk=pk
+    )
+    if not message.document:
+        raise Http404
+    return FileResponse(
+        message.document.open("rb"),
+        content_type="application/pdf",
+        filename=message.document.name.rsplit("/", 1)[-1],
+    )
 
 
 def _customer_post(request: HttpRequest, customer: Customer) -> HttpResponse:

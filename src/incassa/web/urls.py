@@ -12,6 +12,7 @@ urlpatterns = [
     # Customer codes come from the ERP and may hold a slash: ``path`` keeps them whole.
     path("customers/<path:code>/", customers.customer_detail, name="customer"),
     path("items/<int:pk>/", customers.item_detail, name="item"),
+    path("messages/<int:pk>/document/", customers.message_document, name="message_document"),
 ]
 
 # `make run` starts `runserver` with DEBUG off, where Django serves no static files and the
