@@ -92,14 +92,13 @@ class Rendered:
 
 
 def _environment(*, html: bool) -> ImmutableSandboxedEnvironment:
-    env = ImmutableSandboxedEnvironment(
+    return ImmutableSandboxedEnvironment(
         undefined=StrictUndefined,
         autoescape=html,
         keep_trailing_newline=False,
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    return env
 
 
 _TEXT_ENV = _environment(html=False)

@@ -115,13 +115,15 @@ def invoices_owed_compensation(receivables: list[Receivable], *, kind: str) -> i
     )
 
 
+def city_line(party: Company | Customer) -> str:
+    """``40138 Bologna BO``: the postal code, city and province of an address."""
+    return " ".join(p for p in (party.postal_code, party.city, party.province) if p)
+
+
 def company_facts(company: Company) -> dict[str, str]:
-    city_line = " ".join(
-        p for p in (company.postal_code, company.city, company.province) if p
-    ).strip()
     return {
         "name": company.name,
-        "address": ", ".join(p for p in (company.address, city_line) if p),
+        "address": ", ".join(p for p in (company.address, city_line(company)) if p),
         "street": company.address,
         "city": company.city,
         "vat_number": company.vat_number,
@@ -136,15 +138,12 @@ def company_facts(company: Company) -> dict[str, str]:
 
 
 def customer_facts(customer: Customer) -> dict[str, str]:
-    city_line = " ".join(
-        p for p in (customer.postal_code, customer.city, customer.province) if p
-    ).strip()
     return {
         "code": customer.code,
         "name": customer.name or customer.code,
         "vat_number": customer.vat_number,
         "fiscal_code": customer.fiscal_code,
-        "address": ", ".join(p for p in (customer.address, city_line) if p),
+        "address": ", ".join(p for p in (customer.address, city_line(customer)) if p),
         "email": ", ".join(customer.email_list),
         "pec": customer.pec,
         "phone": customer.phone,

@@ -192,7 +192,7 @@ def _letterhead(company: Company) -> documents.Letterhead:
 
 
 def _party_of_company(company: Company) -> documents.Party:
-    city = " ".join(p for p in (company.postal_code, company.city, company.province) if p)
+    city = selectors.city_line(company)
     return documents.Party(
         name=company.name,
         address_lines=tuple(p for p in (company.address, city) if p),
@@ -205,7 +205,7 @@ def _party_of_company(company: Company) -> documents.Party:
 
 
 def _party_of_customer(customer: Customer) -> documents.Party:
-    city = " ".join(p for p in (customer.postal_code, customer.city, customer.province) if p)
+    city = selectors.city_line(customer)
     lines = [customer.address, city]
     if customer.country and customer.country.upper() not in {"IT", ""}:
         lines.append(customer.country.upper())
