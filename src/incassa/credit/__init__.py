@@ -1,0 +1,1 @@
+"""Credit health: KPIs, scores, limits."""
