@@ -161,3 +161,35 @@ class ColumnMappingFactory(DjangoModelFactory):
     company = factory.SubFactory(CompanyFactory)
     column = factory.Sequence(lambda n: f"Colonna {n}")
     field = "customer_code"
+
+
+def action_with_items(company, customer, step_code: str, receivables, *, day, approved=False):
+    """An action of the company's ``standard`` step listing ``receivables``, as the engine
+    writes it (the outbox row and one item step per item)."""
+    from incassa.dunning.models import Action, ActionStatus, ItemStep, ItemStepStatus, Step
+
+    step = Step.objects.get(strategy__company=company, strategy__code="standard", code=step_code)
+    action = Action.objects.create(
+        company=company,
+        customer=customer,
+        step=step,
+        channel=step.channel,
+        scheduled_on=day,
+        needs_approval=step.needs_approval,
+        status=ActionStatus.APPROVED if approved else ActionStatus.CREATED,
+        item_count=len(receivables),
+        total_amount=sum((r.open_amount for r in receivables), Decimal(0)),
+    )
+    ItemStep.objects.bulk_create(
+        ItemStep(
+            receivable=r,
+            step=step,
+            action=action,
+            reached_on=day,
+            days_overdue=(day - r.due_date).days,
+            open_amount=r.open_amount,
+            status=ItemStepStatus.CREATED,
+        )
+        for r in receivables
+    )
+    return action

@@ -25,10 +25,9 @@ from incassa.dunning.models import (
     ActionStatus,
     ItemStep,
     ItemStepStatus,
-    Step,
 )
 from incassa.ledger.models import Receivable, ReceivableStatus
-from tests.factories import CustomerFactory, ReceivableFactory, SalesAgentFactory
+from tests.factories import CustomerFactory, ReceivableFactory, SalesAgentFactory, action_with_items
 
 pytestmark = pytest.mark.django_db
 
@@ -36,32 +35,9 @@ TODAY = dt.date(2026, 3, 26)
 NOW = timezone.make_aware(dt.datetime(2026, 3, 26, 9, 0))
 
 
-def action_for(company, customer, step_code: str, receivables, *, day=TODAY, approved=False):
-    """An action of the standard strategy's step listing ``receivables``, as the engine
-    writes it."""
-    step = Step.objects.get(strategy__company=company, code=step_code)
-    action = Action.objects.create(
-        company=company,
-        customer=customer,
-        step=step,
-        channel=step.channel,
-        scheduled_on=day,
-        needs_approval=step.needs_approval,
-        status=ActionStatus.APPROVED if approved else ActionStatus.CREATED,
-        item_count=len(receivables),
-        total_amount=sum((r.open_amount for r in receivables), Decimal(0)),
-    )
-    for r in receivables:
-        ItemStep.objects.create(
-            receivable=r,
-            step=step,
-            action=action,
-            reached_on=day,
-            days_overdue=(day - r.due_date).days,
-            open_amount=r.open_amount,
-            status=ItemStepStatus.CREATED,
-        )
-    return action
+def action_for(*args, **kwargs):
+    kwargs.setdefault("day", TODAY)
+    return action_with_items(*args, **kwargs)
 
 
 @pytest.fixture

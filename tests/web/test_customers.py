@@ -819,9 +819,9 @@ def test_the_customer_page_lists_the_messages_and_serves_their_pdf(
 ):
     from incassa.comms.models import Message
     from incassa.comms.services import print_batch_create
-    from incassa.dunning.models import Action, ItemStep, Step
     from incassa.ledger.models import Receivable
     from incassa.ledger.services import receivables_import
+    from tests.factories import action_with_items
 
     path = tmp_path / "s.csv"
     path.write_text(
@@ -832,15 +832,7 @@ def test_the_customer_page_lists_the_messages_and_serves_their_pdf(
     day = dt.date(2026, 3, 16)  # 15 days late: the first written reminder, a letter
     receivables_import(company=company, path=path, as_of=day)
     item = Receivable.objects.get(document_number="FT-77")
-    step = Step.objects.get(strategy__company=company, code="first-reminder")
-    action = Action.objects.create(
-        company=company, customer=item.customer, step=step, channel=step.channel,
-        scheduled_on=day, item_count=1, total_amount=item.open_amount,
-    )  # fmt: skip
-    ItemStep.objects.create(
-        receivable=item, step=step, action=action, reached_on=day, days_overdue=15,
-        open_amount=item.open_amount, status="created",
-    )  # fmt: skip
+    action_with_items(company, item.customer, "first-reminder", [item], day=day)
     print_batch_create(company=company, day=day)
     message = Message.objects.get()
     page = client_logged_in.get("/customers/L01/")

@@ -90,6 +90,7 @@ class MessageTemplateAdmin(CompanyScopedMixin, admin.ModelAdmin):
 
     def save_model(self, request: HttpRequest, obj: MessageTemplate, form, change: bool) -> None:
         if not change:
+            obj.subject, obj.body = services.normalized_text(obj.subject, obj.body)
             obj.updated_by = request.user
             super().save_model(request, obj, form, change)
             TemplateVersion.objects.create(
@@ -130,7 +131,10 @@ class MessageTemplateAdmin(CompanyScopedMixin, admin.ModelAdmin):
         customers = Customer.objects.filter(company=template.company)
         customer_id = params.get("customer")
         if customer_id and customer_id.isdigit():
-            return template, customers.filter(pk=int(customer_id)).first()
+            customer = customers.filter(pk=int(customer_id)).first()
+            if customer is None:
+                raise Http404
+            return template, customer
         first = preview_customers(template.company_id, limit=1)
         return template, first[0] if first else None
 
@@ -314,6 +318,8 @@ class MessageAdmin(CompanyScopedMixin, admin.ModelAdmin):
 
     def file_view(self, request: HttpRequest, pk: int, which: str) -> FileResponse:
         message = get_object_or_404(self.get_queryset(request), pk=pk)
+        if not self.has_view_permission(request, message):
+            raise PermissionDenied
         if which not in {"document", "raw"} or not getattr(message, which):
             raise Http404
         handle = getattr(message, which).open("rb")
@@ -387,6 +393,8 @@ class PrintBatchAdmin(CompanyScopedMixin, admin.ModelAdmin):
 
     def file_view(self, request: HttpRequest, pk: int) -> FileResponse:
         batch = get_object_or_404(self.get_queryset(request), pk=pk)
+        if not self.has_view_permission(request, batch):
+            raise PermissionDenied
         if not batch.document:
             raise Http404
         return FileResponse(

@@ -22,7 +22,8 @@ from typing import Any
 
 from django.utils import translation
 from django.utils.translation import gettext as _
-from jinja2 import StrictUndefined, TemplateError
+from jinja2 import StrictUndefined, TemplateError, TemplateRuntimeError
+from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup, escape
 
@@ -91,8 +92,32 @@ class Rendered:
     html: str  # a fragment: paragraphs and tables, no <html> or <body>
 
 
+MAX_POWER = 100
+MAX_SEQUENCE = 100_000
+
+
+class _Sandbox(ImmutableSandboxedEnvironment):
+    """Jinja's immutable sandbox, which also refuses the arithmetic that would hang a web
+    worker while a template is checked (``9**9**9``, ``"x" * 10**9``)."""
+
+    intercepted_binops = frozenset({"**", "*"})
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        if operator == "**" and isinstance(right, int | float) and abs(right) > MAX_POWER:
+            raise SecurityError(f"exponent larger than {MAX_POWER}")
+        if operator == "*":
+            for sequence, count in ((left, right), (right, left)):
+                if (
+                    isinstance(sequence, str | list | tuple)
+                    and isinstance(count, int)
+                    and len(sequence) * count > MAX_SEQUENCE
+                ):
+                    raise SecurityError(f"a text or list longer than {MAX_SEQUENCE}")
+        return super().call_binop(context, operator, left, right)
+
+
 def _environment(*, html: bool) -> ImmutableSandboxedEnvironment:
-    return ImmutableSandboxedEnvironment(
+    return _Sandbox(
         undefined=StrictUndefined,
         autoescape=html,
         keep_trailing_newline=False,
@@ -268,16 +293,23 @@ def _payment_details(facts: MessageFacts, payment: Mapping[str, str], *, html: b
 # --------------------------------------------------------------------------------------
 
 _PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n")
+_SPACES = re.compile(r"[ \t\r\n]+")  # not the no-break space inside "1.234,56 €"
 
 
 def render(subject: str, body: str, facts: MessageFacts) -> Rendered:
     """The message in the facts' language. Raises ``jinja2.TemplateError`` on a bad
     template (use ``template_errors`` to check one before saving it)."""
-    with translation.override(facts.language):
-        text_vars = variables(facts, html=False)
-        subject_text = " ".join(_TEXT_ENV.from_string(subject).render(text_vars).split())
-        text = _TEXT_ENV.from_string(body).render(text_vars).strip() + "\n"
-        html_body = _HTML_ENV.from_string(body).render(variables(facts, html=True))
+    try:
+        with translation.override(facts.language):
+            text_vars = variables(facts, html=False)
+            subject_text = _SPACES.sub(" ", _TEXT_ENV.from_string(subject).render(text_vars))
+            text = _TEXT_ENV.from_string(body).render(text_vars).strip() + "\n"
+            html_body = _HTML_ENV.from_string(body).render(variables(facts, html=True))
+    except TemplateError:
+        raise
+    except Exception as exc:  # 1 // 0 on a real customer's data, say
+        raise TemplateRuntimeError(f"{type(exc).__name__}: {exc}") from exc
+    subject_text = subject_text.strip()
     return Rendered(subject=subject_text, text=_tidy_text(text), html=_paragraphs(html_body))
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
 from dataclasses import dataclass, field
 from email.utils import formataddr, parseaddr
 from typing import Any
@@ -52,6 +53,8 @@ from incassa.dunning.models import (
 )
 from incassa.dunning.services import action_status_set
 from incassa.ledger.models import Company, Customer, Receivable, ReceivableStatus
+
+logger = logging.getLogger(__name__)
 
 MESSAGE_CHANNELS = (Channel.EMAIL, Channel.AGENT_EMAIL, Channel.LETTER, Channel.REGISTERED_LETTER)
 
@@ -107,7 +110,9 @@ def templates_install_defaults(*, company: Company, overwrite: bool = False) -> 
 def template_update(
     *, template: MessageTemplate, subject: str, body: str, name: str | None = None, user: Any = None
 ) -> MessageTemplate:
-    """Save a new text as the next version, after checking that it renders."""
+    """Save a new text as the next version, after checking that it renders. Line endings
+    and surrounding blank space do not make a new version."""
+    subject, body = normalized_text(subject, body)
     errors = rendering.template_errors(subject, body, language=template.language)
     if errors:
         raise TemplateInvalid(errors)
@@ -128,6 +133,11 @@ def template_update(
         template.updated_by = _user(user)
         template.save()
     return template
+
+
+def normalized_text(subject: str, body: str) -> tuple[str, str]:
+    """A template's text as it is stored (and as the shipped defaults are)."""
+    return subject.strip(), body.replace("\r\n", "\n").strip() + "\n"
 
 
 def _current_version(template: MessageTemplate) -> TemplateVersion:
@@ -561,7 +571,8 @@ def messages_prepare(
             continue
         try:
             message = message_prepare(action=action, today=today, user=user)
-        except CommsError as exc:
+        except Exception as exc:  # one customer's problem must not hold back the others
+            logger.exception("preparing the message of action %s", action.pk)
             result.errors.append(f"{action.customer.code}: {exc}")
             continue
         if message is None:

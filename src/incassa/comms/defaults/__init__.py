@@ -31,8 +31,8 @@ def load(path: Path) -> DefaultTemplate:
         kind=kind,
         language=path.parent.name,
         name=meta["name"],
-        subject=meta["subject"],
-        body=body.strip() + "\n",
+        subject=meta["subject"].strip(),
+        body=body.replace("\r\n", "\n").strip() + "\n",
     )
 
 

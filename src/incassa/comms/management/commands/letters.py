@@ -85,7 +85,8 @@ def _get(model: Any, company: Any, pk: int) -> Any:
     try:
         return model.objects.get(company=company, pk=pk)
     except model.DoesNotExist as exc:
-        raise CommandError(f"no {model._meta.verbose_name} {pk}", returncode=2) from exc
+        label = {"message": "message", "printbatch": "print batch"}[model._meta.model_name]
+        raise CommandError(f"no {label} {pk}", returncode=2) from exc
 
 
 def _batch_dict(batch: PrintBatch) -> dict:
