@@ -392,7 +392,7 @@ def message_prepare(*, action: Action, today: dt.date, user: Any = None) -> Mess
     left to say (its items were paid: it is cancelled) or cannot reach anyone."""
     with transaction.atomic():
         action = (
-            Action.objects.select_for_update()
+            Action.objects.select_for_update(of=("self",))
             .select_related("customer", "customer__sales_agent", "company", "step")
             .get(pk=action.pk)
         )
@@ -848,7 +848,7 @@ def print_batch_create(*, company: Company, day: dt.date, user: Any = None) -> P
         raise CommsError("; ".join(prepared.errors))
     with transaction.atomic():
         letters = list(
-            Message.objects.select_for_update()
+            Message.objects.select_for_update(of=("self",))
             .filter(company=company, status=MessageStatus.TO_PRINT, print_batch__isnull=True)
             .select_related("customer")
         )
