@@ -19,11 +19,12 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
-from benchmarks import common, dunning_run, import_receivables
+from benchmarks import common, dunning_run, import_receivables, scores
 
 BENCHMARKS: dict[str, ModuleType] = {
     import_receivables.NAME: import_receivables,
     dunning_run.NAME: dunning_run,
+    scores.NAME: scores,
 }
 REPORT = common.ROOT / "docs" / "benchmarks.md"
 SECTION = re.compile(

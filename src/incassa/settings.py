@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "incassa.ledger",
     "incassa.dunning",
     "incassa.comms",
+    "incassa.credit",
     "incassa.web",
 ]
 
@@ -147,6 +148,14 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
+}
+
+# Scores and the day's KPIs are computed again after every import (off: only by
+# `incassa scores`, e.g. while reloading months of history).
+INCASSA_SCORES_AFTER_IMPORT = os.environ.get("INCASSA_SCORES_AFTER_IMPORT", "1") not in {
+    "0",
+    "false",
+    "no",
 }
 
 # Outgoing mail. Until an SMTP server is configured, messages are written as files under

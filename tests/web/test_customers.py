@@ -412,17 +412,19 @@ def test_queries_do_not_grow_with_the_rows(client, ledger, django_assert_num_que
     ReceivableFactory.create_batch(30, company=ledger, customer=rossi)
     logged_in(client, ledger)
     # Session, user, companies, role; then the count, the ranking, the page's customers,
-    # their oldest due dates, and the categories and agents of the filters.
-    with django_assert_num_queries(10):
+    # their oldest due dates, their credit standing, and the categories and agents of the
+    # filters.
+    with django_assert_num_queries(11):
         client.get(CUSTOMERS)
     # With "overdue only" the ranking brings the count along.
-    with django_assert_num_queries(9):
+    with django_assert_num_queries(10):
         client.get(CUSTOMERS, {"overdue": "1", "q": "s"})
     # Session, user, companies, role, the customer; its strategy (own, category's,
     # default), suspensions, exclusion; totals; open items, their progress, steps and
-    # holds; waiting actions; the messages sent; the timeline's events, holds and steps.
+    # holds; waiting actions; the messages sent; the credit standing and its trend (not
+    # scored yet: no weights to read); the timeline's events, holds and steps.
     # 32 items or 2 alike.
-    with django_assert_num_queries(20):
+    with django_assert_num_queries(22):
         client.get(customer_url("001"))
     # Session, user, companies, role, the item; its progress, steps and holds; the
     # timeline's events, holds and steps.

@@ -369,6 +369,7 @@ def customer_balances(
     sales_agent_id: int | None = None,
     overdue_only: bool = False,
     agent_user=None,
+    among: QuerySet[Customer] | None = None,
     page: int = 1,
     per_page: int = CUSTOMERS_PER_PAGE,
 ) -> CustomerBalancePage:
@@ -377,7 +378,8 @@ def customer_balances(
 
     ``search`` matches part of the code, the name or the VAT number (with or without its
     ``IT`` prefix); overdue means due before ``as_of``; ``agent_user`` keeps only the
-    customers whose sales agent logs in as that user. A page past the last is the last.
+    customers whose sales agent logs in as that user; ``among`` only those of a queryset (a
+    credit class, the blocked ones: what other apps know). A page past the last is the last.
 
     Four queries: a count, the ranking, the page's customers with their category and agent,
     and their oldest due dates. The ranking groups the open items per customer on the
@@ -408,6 +410,9 @@ def customer_balances(
         narrowed = True
     if agent_user is not None:
         scope = scope.filter(sales_agent__user=agent_user)
+        narrowed = True
+    if among is not None:
+        scope = scope.filter(pk__in=among.values("pk"))
         narrowed = True
 
     narrow_sql, narrow_params = "", []

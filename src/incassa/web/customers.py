@@ -33,6 +33,9 @@ from django.views.decorators.http import require_http_methods
 from incassa.comms.models import Message
 from incassa.comms.selectors import customer_messages
 from incassa.core.formatting import format_day
+from incassa.credit import selectors as credit
+from incassa.credit import services as credit_services
+from incassa.credit.models import CreditClass
 from incassa.dunning import services as dunning
 from incassa.dunning.models import Action, Exclusion, Hold, HoldKind
 from incassa.dunning.selectors import (
@@ -59,6 +62,9 @@ from incassa.ledger.selectors import (
     role_for_user,
 )
 from incassa.web.views import current_company
+
+# Blocking a customer stops sales: a credit decision, not a collector's.
+BLOCKING_ROLES = frozenset({Role.ADMINISTRATOR, Role.CREDIT_MANAGER})
 
 # --------------------------------------------------------------------------------------
 # Who may see and do what
@@ -199,6 +205,14 @@ def customer_list(request: HttpRequest, access: Access) -> HttpResponse:
     category_id = _int_or_none(request.GET.get("category"))
     agent_id = _int_or_none(request.GET.get("agent"))
     overdue_only = request.GET.get("overdue") == "1"
+    credit_class = request.GET.get("class", "")
+    credit_class = credit_class if credit_class in CreditClass.values else ""
+    blocked_only = request.GET.get("blocked") == "1"
+    among = (
+        credit.customers_in_class(access.company, credit_class=credit_class, blocked=blocked_only)
+        if credit_class or blocked_only
+        else None
+    )
     page = customer_balances(
         company=access.company,
         as_of=_today(),
@@ -207,8 +221,10 @@ def customer_list(request: HttpRequest, access: Access) -> HttpResponse:
         sales_agent_id=agent_id,
         overdue_only=overdue_only,
         agent_user=request.user if access.is_sales_agent else None,
+        among=among,
         page=_int_or_none(request.GET.get("page")) or 1,
     )
+    standing = credit.standings([row.customer.pk for row in page.rows])
     agents = SalesAgent.objects.filter(company=access.company)
     if access.is_sales_agent:
         agents = agents.filter(user=request.user)
@@ -217,12 +233,18 @@ def customer_list(request: HttpRequest, access: Access) -> HttpResponse:
         "category": category_id or "",
         "agent": agent_id or "",
         "overdue": "1" if overdue_only else "",
+        "class": credit_class,
+        "blocked": "1" if blocked_only else "",
     }
     context = {
         **_base_context(request, access),
         "page": page,
         "filters": filters,
-        "is_filtered": bool(search or category_id or agent_id or overdue_only),
+        "is_filtered": bool(
+            search or category_id or agent_id or overdue_only or credit_class or blocked_only
+        ),
+        "rows": [(row, standing.get(row.customer.pk)) for row in page.rows],
+        "classes": CreditClass.values,
         "query": urlencode({k: v for k, v in filters.items() if v}),
         "categories": CustomerCategory.objects.filter(company=access.company),
         "agents": agents,
@@ -270,6 +292,7 @@ def customer_detail(request: HttpRequest, access: Access, code: str) -> HttpResp
         "items": customer_open_items(customer=customer, as_of=today),
         "actions": customer_pending_actions(customer=customer),
         "messages_sent": customer_messages(customer=customer),
+        **_credit_context(access, customer),
         "suspension_form": SuspensionForm(),
     }
     timeline = dunning_timeline(customer=customer)
@@ -295,8 +318,24 @@ def message_document(request: HttpRequest, access: Access, pk: int) -> FileRespo
     )
 
 
+def _credit_context(access: Access, customer: Customer) -> dict[str, Any]:
+    standing = credit.customer_credit(customer)
+    utilisation = None
+    if standing is not None and customer.credit_limit:
+        utilisation = round(standing.exposure * 100 / customer.credit_limit, 1)
+    return {
+        "credit": standing,
+        "credit_explanation": credit.explanation(standing, access.company) if standing else [],
+        "credit_trend": credit.score_trend(customer, limit=30),
+        "credit_utilisation": utilisation,
+        "can_block": access.role in BLOCKING_ROLES,
+    }
+
+
 def _customer_post(request: HttpRequest, customer: Customer) -> HttpResponse:
     operation = request.POST.get("op", "")
+    if operation in {"block", "unblock"}:
+        return _block(request, customer, operation)
     handlers = {
         "exclude": _exclude,
         "include": _include,
@@ -309,6 +348,25 @@ def _customer_post(request: HttpRequest, customer: Customer) -> HttpResponse:
     if handler is None:
         return HttpResponseBadRequest(_("Unknown operation."))
     handler(request, customer)
+    return redirect("web:customer", code=customer.code)
+
+
+def _block(request: HttpRequest, customer: Customer, operation: str) -> HttpResponse:
+    role = role_for_user(user=request.user, company=customer.company)
+    if role not in BLOCKING_ROLES:
+        raise PermissionDenied(_("Only a credit manager may block a customer."))
+    if operation == "unblock":
+        credit_services.customer_unblock(customer=customer)
+        messages.success(request, _("The block is lifted."))
+    else:
+        form = ReasonForm(request.POST)
+        if not form.is_valid():
+            _form_errors(request, form)
+        else:
+            credit_services.customer_block(
+                customer=customer, reason=form.cleaned_data["reason"], user=request.user
+            )
+            messages.success(request, _("The customer is blocked: sales see it."))
     return redirect("web:customer", code=customer.code)
 
 

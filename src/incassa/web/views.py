@@ -7,8 +7,14 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
-from incassa.ledger.models import Company
-from incassa.ledger.selectors import companies_for_user, dashboard_figures
+from incassa.credit import selectors as credit
+from incassa.ledger.models import Company, Role
+from incassa.ledger.selectors import (
+    companies_for_user,
+    customers_for_user,
+    dashboard_figures,
+    role_for_user,
+)
 
 SESSION_COMPANY = "incassa_company"
 # A snapshot older than this many days is flagged: the figures may still show paid items.
@@ -37,6 +43,18 @@ def current_company(request: HttpRequest) -> tuple[Company | None, list[Company]
     return (companies[0] if companies else None), companies
 
 
+def _credit_figures(request: HttpRequest, company: Company, today) -> dict:
+    role = role_for_user(user=request.user, company=company)
+    customers = customers_for_user(user=request.user, company=company, role=role)
+    agent_only = customers if role == Role.SALES_AGENT else None
+    return {
+        "critical_items": credit.most_critical_items(
+            company, as_of=today, limit=10, customers=agent_only
+        ),
+        "open_alerts": credit.open_alerts(company).count() if role != Role.SALES_AGENT else 0,
+    }
+
+
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
     company, companies = current_company(request)
@@ -57,5 +75,6 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             for debtor in figures.top_debtors
         ],
         "not_due_amount": figures.open_amount - figures.overdue_amount,
+        **_credit_figures(request, company, today),
     }
     return render(request, "web/dashboard.html", context)
