@@ -861,3 +861,73 @@ def test_another_companys_message_is_not_found(client_logged_in, company):
         body_text="x",
     )
     assert client_logged_in.get(f"/messages/{message.pk}/document/").status_code == 404
+
+
+# --------------------------------------------------------------------------------------
+# Credit standing
+# --------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def scored(ledger):
+    from incassa.credit.services import scores_recompute
+
+    scores_recompute(company=ledger, as_of=TODAY)
+    return ledger
+
+
+def test_the_customer_page_explains_the_score(client, scored):
+    from incassa.credit.models import CustomerCredit
+
+    credit = CustomerCredit.objects.get(customer__code="001")
+    html = get(logged_in(client, scored), customer_url("001"))
+    assert "Posizione creditizia" in html and "Perché questo punteggio" in html
+    assert f"credit-class--{credit.credit_class}" in html
+    # Every component is named in Italian, with its input shown as a person reads it.
+    assert "Giorni di ritardo nei pagamenti (12 mesi)" in html
+    assert "Oltre il fido" in html
+
+
+def test_a_credit_manager_blocks_and_everyone_sees_it(client, scored):
+    from incassa.credit.models import CustomerCredit
+
+    manager = member(scored, Role.CREDIT_MANAGER)
+    client.force_login(manager)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "it"
+    response = client.post(customer_url("001"), {"op": "block", "reason": "Insoluti ripetuti"})
+    assert response.status_code == 302
+    assert CustomerCredit.objects.get(customer__code="001").blocked
+    # An auditor, who only reads, sees the block on the customers list.
+    html = get(logged_in(client, scored, Role.AUDITOR), CUSTOMERS, {"blocked": "1"})
+    assert "Bloccato" in html and customer_url("001") in html
+    client.force_login(manager)
+    client.post(customer_url("001"), {"op": "unblock"})
+    assert not CustomerCredit.objects.get(customer__code="001").blocked
+
+
+def test_a_collector_may_not_block(client, scored):
+    logged_in(client, scored, Role.COLLECTOR)
+    response = client.post(customer_url("001"), {"op": "block", "reason": "x"})
+    assert response.status_code == 403
+
+
+def test_the_customers_list_filters_by_class(client, scored):
+    from incassa.credit.models import CustomerCredit
+
+    klass = CustomerCredit.objects.get(customer__code="001").credit_class
+    others = set(
+        CustomerCredit.objects.exclude(credit_class=klass).values_list("customer__code", flat=True)
+    )
+    html = get(logged_in(client, scored), CUSTOMERS, {"class": klass})
+    assert customer_url("001") in html
+    for code in others:
+        assert customer_url(code) not in html
+
+
+def test_the_dashboard_lists_the_most_critical_items(client, scored):
+    from incassa.credit.models import ItemCriticality
+
+    top = ItemCriticality.objects.order_by("-score").select_related("receivable").first()
+    html = get(logged_in(client, scored), reverse("web:dashboard"))
+    assert "Partite più critiche" in html
+    assert top.receivable.document_number in html

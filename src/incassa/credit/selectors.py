@@ -12,6 +12,7 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from incassa.core import bulk
+from incassa.core.formatting import format_number
 from incassa.credit.models import (
     CreditAlert,
     CreditEvent,
@@ -192,6 +193,17 @@ class ExplainedComponent:
     score: float
     weight: float
     contribution: float
+
+    @property
+    def value_display(self) -> str:
+        """The input as a person reads it: yes/no, a number, or a dash when unknown."""
+        if self.value is None:
+            return "—"
+        if isinstance(self.value, bool):
+            return str(_("yes") if self.value else _("no"))
+        if isinstance(self.value, int | float | Decimal):
+            return format_number(round(Decimal(str(self.value)), 2))
+        return str(self.value)
 
 
 def explanation(credit: CustomerCredit, company: Company) -> list[ExplainedComponent]:
