@@ -18,8 +18,8 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -333,3 +333,73 @@ def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     ]
     lines.extend("| " + " | ".join(row) + " |" for row in rows)
     return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------------------
+# A section timed on SQLite (against targets) and on PostgreSQL (informational)
+# --------------------------------------------------------------------------------------
+
+Measure = Callable[
+    [str, int, Callable[[], AbstractContextManager[dict[str, str]]]],
+    tuple[dict[str, list[float]], Any],
+]
+
+
+def figures_table(
+    found: dict[str, list[float]],
+    labels: dict[str, str],
+    targets: dict[str, float | None],
+    *,
+    with_targets: bool,
+) -> tuple[str, list[str]]:
+    """The medians beside their runs and, on SQLite, their targets; the failures."""
+    header = ["Figure", "Median", "Runs"] + (["Target", "Result"] if with_targets else [])
+    rows, failures = [], []
+    for key, values in found.items():
+        value = median(values)
+        row = [labels[key], f"**{seconds(value)}**", " / ".join(seconds(v) for v in values)]
+        target = targets.get(key)
+        if with_targets and target is None:
+            row += ["", ""]
+        elif with_targets:
+            ok = value <= target
+            row += [f"≤ {target:.0f} s", "PASS" if ok else "**FAIL**"]
+            if not ok:
+                failures.append(f"{labels[key]}: {value:.2f} s, target ≤ {target:.0f} s")
+        rows.append(row)
+    return table(header, rows), failures
+
+
+def timed_section(
+    *,
+    name: str,
+    title: str,
+    options: Options,
+    measure: Measure,
+    labels: dict[str, str],
+    targets: dict[str, float | None],
+    intro: Callable[[Any, str | None], list[str]],
+) -> Section:
+    """Run ``measure`` on SQLite, then on PostgreSQL when there is a server, and write the
+    section: ``intro(counts, postgres_version)`` first, then the two tables."""
+    print(f"{title}: {options.runs} run(s) on SQLite")
+    sqlite, counts = measure("SQLite", options.runs, sqlite_env)
+    sqlite_table, failures = figures_table(sqlite, labels, targets, with_targets=True)
+    server = postgres_server() if options.postgres else None
+    version = postgres_version(server) if server else None
+    lines = [*intro(counts, version), "", "### SQLite", "", sqlite_table, "", "### PostgreSQL", ""]
+    if server:
+        print(f"{title}: {options.runs} run(s) on PostgreSQL {version}")
+
+        def database() -> AbstractContextManager[dict[str, str]]:
+            return postgres_env(server)
+
+        postgres, _ = measure("PostgreSQL", options.runs, database)
+        lines += [
+            f"PostgreSQL {version}, a fresh database per run. Informational: no targets.",
+            "",
+            figures_table(postgres, labels, targets, with_targets=False)[0],
+        ]
+    else:
+        lines.append("Not measured: run without `--no-postgres`, with a server that starts.")
+    return Section(name=name, title=title, markdown="\n".join(lines), failures=failures)

@@ -68,29 +68,8 @@ def _measure(
     return found, counts
 
 
-def _table(found: dict[str, list[float]], with_targets: bool) -> tuple[str, list[str]]:
-    header = ["Figure", "Median", "Runs"] + (["Target", "Result"] if with_targets else [])
-    rows, failures = [], []
-    for key, values in found.items():
-        value = common.median(values)
-        row = [LABELS[key], f"**{common.seconds(value)}**"]
-        row.append(" / ".join(common.seconds(v) for v in values))
-        if with_targets:
-            ok = value <= TARGETS[key]
-            row += [f"≤ {TARGETS[key]:.0f} s", "PASS" if ok else "**FAIL**"]
-            if not ok:
-                failures.append(f"{LABELS[key]}: {value:.2f} s, target ≤ {TARGETS[key]:.0f} s")
-        rows.append(row)
-    return common.table(header, rows), failures
-
-
-def run(options: common.Options) -> common.Section:
-    print(f"{TITLE}: {options.runs} run(s) on SQLite")
-    sqlite, counts = _measure("SQLite", options.runs, common.sqlite_env)
-    table, failures = _table(sqlite, True)
-    server = common.postgres_server() if options.postgres else None
-    version = common.postgres_version(server) if server else None
-    lines = [
+def _intro(counts: dict[str, int], version: str | None) -> list[str]:
+    return [
         f"Measured {common.today()} on {common.machine_summary(version)}.",
         "",
         "The ledger: the import benchmark's first snapshot (1,000,000 open items of 100,000 "
@@ -99,29 +78,18 @@ def run(options: common.Options) -> common.Section:
         f"day created {counts.get('actions', 0):,} actions for "
         f"{counts.get('item_steps', 0):,} item steps ({counts.get('skipped', 0):,} skipped: "
         "agent notices for customers without an agent); the second created nothing. "
-        "Each figure is the "
-        f"median of {options.runs} runs of `incassa dunning run --date D --json`, timed end "
-        "to end as a subprocess (start-up included), each on a fresh database.",
-        "",
-        "### SQLite",
-        "",
-        table,
-        "",
-        "### PostgreSQL",
-        "",
+        "Each figure is the median of the runs of `incassa dunning run --date D --json`, "
+        "timed end to end as a subprocess (start-up included), each on a fresh database.",
     ]
-    if server:
-        print(f"{TITLE}: {options.runs} run(s) on PostgreSQL {version}")
 
-        def database() -> AbstractContextManager[dict[str, str]]:
-            return common.postgres_env(server)
 
-        postgres, _ = _measure("PostgreSQL", options.runs, database)
-        lines += [
-            f"PostgreSQL {version}, a fresh database per run. Informational: no targets.",
-            "",
-            _table(postgres, False)[0],
-        ]
-    else:
-        lines.append("Not measured: run without `--no-postgres`, with a server that starts.")
-    return common.Section(name=NAME, title=TITLE, markdown="\n".join(lines), failures=failures)
+def run(options: common.Options) -> common.Section:
+    return common.timed_section(
+        name=NAME,
+        title=TITLE,
+        options=options,
+        measure=_measure,
+        labels=LABELS,
+        targets=TARGETS,
+        intro=_intro,
+    )

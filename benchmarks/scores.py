@@ -66,32 +66,9 @@ def _measure(
     return found, counts
 
 
-def _table(found: dict[str, list[float]], with_targets: bool) -> tuple[str, list[str]]:
-    header = ["Figure", "Median", "Runs"] + (["Target", "Result"] if with_targets else [])
-    rows, failures = [], []
-    for key, values in found.items():
-        value = common.median(values)
-        row = [LABELS[key], f"**{common.seconds(value)}**"]
-        row.append(" / ".join(common.seconds(v) for v in values))
-        if with_targets and TARGETS[key] is None:
-            row += ["", ""]
-        elif with_targets:
-            ok = value <= TARGETS[key]
-            row += [f"≤ {TARGETS[key]:.0f} s", "PASS" if ok else "**FAIL**"]
-            if not ok:
-                failures.append(f"{LABELS[key]}: {value:.2f} s, target ≤ {TARGETS[key]:.0f} s")
-        rows.append(row)
-    return common.table(header, rows), failures
-
-
-def run(options: common.Options) -> common.Section:
-    print(f"{TITLE}: {options.runs} run(s) on SQLite")
-    sqlite, counts = _measure("SQLite", options.runs, common.sqlite_env)
-    table, failures = _table(sqlite, True)
-    server = common.postgres_server() if options.postgres else None
-    version = common.postgres_version(server) if server else None
+def _intro(counts: dict, version: str | None) -> list[str]:
     classes = ", ".join(f"{k} {v:,}" for k, v in counts.get("by_class", {}).items())
-    lines = [
+    return [
         f"Measured {common.today()} on {common.machine_summary(version)}.",
         "",
         "The ledger: the import benchmark's first snapshot (1,000,000 open items of 100,000 "
@@ -100,32 +77,21 @@ def run(options: common.Options) -> common.Section:
         "and class) and every open item (criticality) with polars; replaces the current "
         "standing and the items' criticality, adds the day to the score history and raises "
         "the alerts, in one transaction. After an import, the day's KPI snapshot follows "
-        "(timed separately below). Classes: "
-        f"{classes or '-'}. Each figure is the median of {options.runs} runs of "
-        "`incassa scores --date D --json`, timed end to end as a subprocess (start-up "
-        "included), each on a fresh database. The imports in the other benchmarks run with "
-        "`INCASSA_SCORES_AFTER_IMPORT=0`, so that each figure times one step; by default an "
-        "import is followed by this computation.",
-        "",
-        "### SQLite",
-        "",
-        table,
-        "",
-        "### PostgreSQL",
-        "",
+        f"(timed separately below). Classes: {classes or '-'}. Each figure is the median of "
+        "the runs of `incassa scores --date D --json`, timed end to end as a subprocess "
+        "(start-up included), each on a fresh database. The imports in the other benchmarks "
+        "run with `INCASSA_SCORES_AFTER_IMPORT=0`, so that each figure times one step; by "
+        "default an import is followed by this computation.",
     ]
-    if server:
-        print(f"{TITLE}: {options.runs} run(s) on PostgreSQL {version}")
 
-        def database() -> AbstractContextManager[dict[str, str]]:
-            return common.postgres_env(server)
 
-        postgres, _ = _measure("PostgreSQL", options.runs, database)
-        lines += [
-            f"PostgreSQL {version}, a fresh database per run. Informational: no targets.",
-            "",
-            _table(postgres, False)[0],
-        ]
-    else:
-        lines.append("Not measured: run without `--no-postgres`, with a server that starts.")
-    return common.Section(name=NAME, title=TITLE, markdown="\n".join(lines), failures=failures)
+def run(options: common.Options) -> common.Section:
+    return common.timed_section(
+        name=NAME,
+        title=TITLE,
+        options=options,
+        measure=_measure,
+        labels=LABELS,
+        targets=TARGETS,
+        intro=_intro,
+    )

@@ -30,12 +30,16 @@ def _date(value: str):
 
 
 def _dunning_permissions(username: str) -> None:
-    """The demo login may also approve actions and manage holds in the admin."""
+    """The demo login, a credit manager, may also work in the admin: approve actions, manage
+    holds, edit the message templates (with their live preview), print the day's letters,
+    record credit events and weights."""
     from django.contrib.auth import get_user_model
     from django.contrib.auth.models import Permission
 
     user = get_user_model().objects.get(username=username)
-    user.user_permissions.add(*Permission.objects.filter(content_type__app_label="dunning"))
+    user.user_permissions.add(
+        *Permission.objects.filter(content_type__app_label__in=["dunning", "comms", "credit"])
+    )
 
 
 class Command(BaseCommand):
