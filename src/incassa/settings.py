@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "incassa.dunning",
     "incassa.comms",
     "incassa.credit",
+    "incassa.workspace",
     "incassa.web",
 ]
 

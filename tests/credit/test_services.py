@@ -540,3 +540,24 @@ def test_no_recompute_after_an_import_when_switched_off(
     assert not CustomerCredit.objects.exists()
     assert not ItemCriticality.objects.exists()
     assert not KpiSnapshot.objects.exists()
+
+
+def test_a_broken_promise_lowers_the_reliability(ledger):
+    from incassa.workspace.agreements import agreements_review, promise_record
+
+    scores_recompute(company=ledger, as_of=AS_OF)
+    before = credit("L")
+    item = Receivable.objects.get(document_number="L2")
+    # L promises 2.000,00 by 02/04; nothing is paid; three days of grace later (06/04) the
+    # review finds the promise broken.
+    promise_record(
+        customer=customer("L"), items=[item], amount=D("2000.00"),
+        promised_on=dt.date(2026, 4, 2), today=AS_OF,
+    )  # fmt: skip
+    agreements_review(company=ledger, as_of=dt.date(2026, 4, 6))
+    scores_recompute(company=ledger, as_of=dt.date(2026, 4, 6))
+    after = credit("L")
+    assert after.components["inputs"]["broken_promises"] == 1
+    # The incidents component falls from 100 to 75 (25 points per broken promise).
+    assert after.components["components"]["c_incidents"] == 75.0
+    assert before.components["components"]["c_incidents"] == 100.0

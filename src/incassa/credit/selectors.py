@@ -100,12 +100,12 @@ def external_penalties(company: Company, *, as_of: dt.date) -> pl.DataFrame:
 
 
 def disputes(company: Company, *, as_of: dt.date) -> pl.DataFrame:
-    """Disputes opened on the customer's items in the last year (from the engine's holds,
-    until the collector workspace records them in their own right)."""
+    """Disputes opened in the last year: one per customer and day on which its items were
+    put on a dispute hold (a dispute over three invoices is one dispute, not three)."""
     from incassa.dunning.models import Hold, HoldKind
 
     return bulk.fetch_frame(
-        f"SELECT r.customer_id, COUNT(*) FROM {_table(Hold)} h "
+        f"SELECT r.customer_id, COUNT(DISTINCT h.starts_on) FROM {_table(Hold)} h "
         f"JOIN {_table(Receivable)} r ON r.id = h.receivable_id "
         f"WHERE r.company_id = %s AND h.kind = %s AND h.starts_on > %s AND h.starts_on <= %s "
         f"GROUP BY r.customer_id",
@@ -116,6 +116,27 @@ def disputes(company: Company, *, as_of: dt.date) -> pl.DataFrame:
             as_of.isoformat(),
         ],
         {"customer_id": pl.Int64, "disputes": pl.Int32},
+    )
+
+
+def broken_promises(company: Company, *, as_of: dt.date) -> pl.DataFrame:
+    """Promises to pay broken in the last year, per customer (the collector workspace
+    records them; an installation without it has none)."""
+    from django.apps import apps
+
+    if not apps.is_installed("incassa.workspace"):
+        return pl.DataFrame(schema={"customer_id": pl.Int64, "broken_promises": pl.Int32})
+    promise = apps.get_model("workspace", "Promise")
+    return bulk.fetch_frame(
+        f"SELECT customer_id, COUNT(*) FROM {_table(promise)} "
+        f"WHERE company_id = %s AND status = 'broken' AND closed_on > %s AND closed_on <= %s "
+        f"GROUP BY customer_id",
+        [
+            company.pk,
+            (as_of - dt.timedelta(days=HISTORY_DAYS)).isoformat(),
+            as_of.isoformat(),
+        ],
+        {"customer_id": pl.Int64, "broken_promises": pl.Int32},
     )
 
 

@@ -98,6 +98,7 @@ def customer_inputs(company: Company, *, as_of: dt.date, items: pl.DataFrame) ->
         .join(balances, on="customer_id", how="left")
         .join(selectors.external_penalties(company, as_of=as_of), on="customer_id", how="left")
         .join(selectors.disputes(company, as_of=as_of), on="customer_id", how="left")
+        .join(selectors.broken_promises(company, as_of=as_of), on="customer_id", how="left")
         .with_columns(
             pl.col("open_cents").fill_null(0),
             pl.col("overdue_cents").fill_null(0),
@@ -112,7 +113,7 @@ def customer_inputs(company: Company, *, as_of: dt.date, items: pl.DataFrame) ->
         (pl.col("open_cents") / 100).alias("open_amount"),
         (pl.col("overdue_cents") / 100).alias("overdue_amount"),
         (pl.lit(as_of) - pl.col("since")).dt.total_days().cast(pl.Int32).alias("customer_days"),
-        pl.lit(0, dtype=pl.Int32).alias("broken_promises"),
+        pl.col("broken_promises").fill_null(0).cast(pl.Int32),
         pl.col("disputes").fill_null(0).cast(pl.Int32),
         (pl.col("credit_limit").is_not_null() & (pl.col("exposure") > pl.col("credit_limit")))
         .fill_null(False)

@@ -1,0 +1,2 @@
+"""The collector workspace: portfolios, tasks and activities, promises, disputes, repayment
+plans, settlements and hand-over cases."""
