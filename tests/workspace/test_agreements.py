@@ -14,6 +14,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from django.utils import translation
 
 from incassa.dunning.models import Hold, HoldKind, ItemStep
 from incassa.dunning.services import dunning_run, strategy_install_standard
@@ -46,6 +47,14 @@ from incassa.workspace.models import (
 )
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def english():
+    """The errors are checked in English (the users read them in their own language)."""
+    with translation.override("en"):
+        yield
+
 
 HEADER = "Codice cliente;Ragione sociale;Email;Numero documento;Data scadenza;Importo"
 A1 = "001;Alfa S.r.l.;amm@alfa.it;A1;01/03/2026;{}"

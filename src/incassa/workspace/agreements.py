@@ -556,7 +556,8 @@ def case_open(
         found = _checked_items(customer, items)
         open_case = Case.objects.filter(items__in=found, status=CaseStatus.OPEN).first()
         if open_case is not None:
-            raise AgreementError(_("Some items are already handed over to %s.") % open_case.agency)
+            agency = open_case.agency.rstrip(".")
+            raise AgreementError(_("Some items are already handed over to %s.") % agency)
         case = Case.objects.create(
             company_id=customer.company_id,
             customer=customer,
