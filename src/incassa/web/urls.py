@@ -2,7 +2,7 @@ from django.conf import settings
 from django.contrib.staticfiles.views import serve as serve_static
 from django.urls import path, re_path
 
-from incassa.web import customers, views
+from incassa.web import customers, views, worklist
 
 app_name = "web"
 
@@ -11,6 +11,7 @@ urlpatterns = [
     path("customers/", customers.customer_list, name="customers"),
     # Customer codes come from the ERP and may hold a slash: ``path`` keeps them whole.
     path("customers/<path:code>/", customers.customer_detail, name="customer"),
+    path("worklist/", worklist.worklist, name="worklist"),
     path("items/<int:pk>/", customers.item_detail, name="item"),
     path("messages/<int:pk>/document/", customers.message_document, name="message_document"),
 ]

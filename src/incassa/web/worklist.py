@@ -1,0 +1,130 @@
+"""The operator's worklist: what there is to do today, the most critical customers first,
+and the three things one does with a task (done, snooze to a day, reassign).
+
+Thin like the other pages: the selectors say what to show, the workspace services change
+the tasks. A GET first brings the tasks up to date with the engine's actions (set-based, a
+handful of queries) for the roles that act; read-only roles only look. A task of another
+company is a 404; a user's mistake (a past day, a task already closed) is a message.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from incassa.core.formatting import format_day
+from incassa.ledger.selectors import ACTING_ROLES
+from incassa.web.customers import (
+    Access,
+    DateInput,
+    _base_context,
+    _form_errors,
+    _int_or_none,
+    _today,
+    company_page,
+)
+from incassa.workspace.models import Task, TaskStatus
+from incassa.workspace.selectors import worklist as worklist_items
+from incassa.workspace.work import (
+    WorkError,
+    task_done,
+    task_reassign,
+    task_snooze,
+    tasks_sync_from_actions,
+)
+
+User = get_user_model()
+
+
+class SnoozeForm(forms.Form):
+    until = forms.DateField(label=gettext_lazy("Snooze until"), widget=DateInput())
+
+    def clean_until(self) -> dt.date:
+        until = self.cleaned_data["until"]
+        if until <= _today():
+            raise ValidationError(_("Choose a day after today."))
+        return until
+
+
+def _operators(access: Access) -> Any:
+    """The company's members who may act: those a task can go to."""
+    return (
+        User.objects.filter(memberships__company=access.company, memberships__role__in=ACTING_ROLES)
+        .distinct()
+        .order_by("first_name", "last_name", "username")
+    )
+
+
+@company_page
+def worklist(request: HttpRequest, access: Access) -> HttpResponse:
+    if request.method == "POST":
+        return _worklist_post(request, access)
+    today = _today()
+    if access.can_act:
+        tasks_sync_from_actions(company=access.company, as_of=today)
+    context = {
+        **_base_context(request, access),
+        "items": worklist_items(company=access.company, user=request.user, today=today),
+        "operators": list(_operators(access)) if access.can_act else [],
+    }
+    return render(request, "web/worklist.html", context)
+
+
+def _worklist_post(request: HttpRequest, access: Access) -> HttpResponse:
+    handlers = {"done": _done, "snooze": _snooze, "reassign": _reassign}
+    handler = handlers.get(request.POST.get("op", ""))
+    if handler is None:
+        return HttpResponseBadRequest(_("Unknown operation."))
+    task = get_object_or_404(
+        Task.objects.filter(company=access.company), pk=_int_or_none(request.POST.get("task"))
+    )
+    if task.status != TaskStatus.OPEN:
+        messages.error(request, _("This task is already closed."))
+    else:
+        try:
+            handler(request, access, task)
+        except WorkError as exc:
+            messages.error(request, str(exc))
+    return redirect("web:worklist")
+
+
+def _done(request: HttpRequest, access: Access, task: Task) -> None:
+    task_done(task=task, user=request.user)
+    messages.success(request, _("Task done: %(title)s.") % {"title": task.title})
+
+
+def _snooze(request: HttpRequest, access: Access, task: Task) -> None:
+    form = SnoozeForm(request.POST)
+    if not form.is_valid():
+        _form_errors(request, form)
+        return
+    until = form.cleaned_data["until"]
+    task_snooze(task=task, until=until, user=request.user)
+    messages.success(
+        request, _("The task is snoozed until %(date)s.") % {"date": format_day(until)}
+    )
+
+
+def _reassign(request: HttpRequest, access: Access, task: Task) -> None:
+    assignee_id = _int_or_none(request.POST.get("assignee"))
+    assignee = None
+    if assignee_id is not None:
+        assignee = _operators(access).filter(pk=assignee_id).first()
+        if assignee is None:
+            messages.error(request, _("Choose a colleague who works on collections."))
+            return
+    task_reassign(task=task, assignee=assignee, user=request.user)
+    if assignee is None:
+        messages.success(request, _("The task is back with the customer's portfolio."))
+    else:
+        name = assignee.get_full_name() or assignee.get_username()
+        messages.success(request, _("The task is now with %(name)s.") % {"name": name})
