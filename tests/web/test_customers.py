@@ -422,9 +422,10 @@ def test_queries_do_not_grow_with_the_rows(client, ledger, django_assert_num_que
     # Session, user, companies, role, the customer; its strategy (own, category's,
     # default), suspensions, exclusion; totals; open items, their progress, steps and
     # holds; waiting actions; the messages sent; the credit standing and its trend (not
-    # scored yet: no weights to read); the timeline's events, holds and steps.
+    # scored yet: no weights to read); its last activities, open promises and open
+    # disputes; the timeline's events, holds and steps.
     # 32 items or 2 alike.
-    with django_assert_num_queries(22):
+    with django_assert_num_queries(25):
         client.get(customer_url("001"))
     # Session, user, companies, role, the item; its progress, steps and holds; the
     # timeline's events, holds and steps.

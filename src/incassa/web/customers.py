@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 from functools import wraps
 from typing import Any
 from urllib.parse import urlencode
@@ -51,6 +52,7 @@ from incassa.ledger.models import (
     Customer,
     CustomerCategory,
     Receivable,
+    ReceivableStatus,
     Role,
     SalesAgent,
 )
@@ -62,6 +64,15 @@ from incassa.ledger.selectors import (
     role_for_user,
 )
 from incassa.web.views import current_company
+from incassa.workspace.models.agreements import (
+    DISPUTE_RESOLVED,
+    Dispute,
+    DisputeReason,
+    Promise,
+    PromiseStatus,
+)
+from incassa.workspace.models.work import Activity, ActivityKind, Direction, Reaction
+from incassa.workspace.work import WorkError, activity_record
 
 # Blocking a customer stops sales: a credit decision, not a collector's.
 BLOCKING_ROLES = frozenset({Role.ADMINISTRATOR, Role.CREDIT_MANAGER})
@@ -187,6 +198,85 @@ class HoldForm(forms.Form):
         return until
 
 
+# The debtor's answers that are about some items: the form asks which.
+REACTIONS_ON_ITEMS = frozenset(
+    {Reaction.PROMISES_TO_PAY, Reaction.DISPUTES, Reaction.SAYS_ALREADY_PAID}
+)
+
+
+class ActivityForm(forms.Form):
+    """A contact with the customer: what the debtor said, and what happens next."""
+
+    kind = forms.ChoiceField(label=gettext_lazy("Kind"), choices=ActivityKind.choices)
+    contact_person = forms.CharField(
+        label=gettext_lazy("Contact person"), max_length=200, required=False, strip=True
+    )
+    direction = forms.ChoiceField(
+        label=gettext_lazy("Direction"), choices=Direction.choices, initial=Direction.OUTBOUND
+    )
+    reaction = forms.ChoiceField(
+        label=gettext_lazy("Reaction"), choices=Reaction.choices, initial=Reaction.NONE
+    )
+    items = forms.ModelMultipleChoiceField(
+        label=gettext_lazy("Items"),
+        queryset=Receivable.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    outcome = forms.CharField(
+        label=gettext_lazy("Outcome"), max_length=300, required=False, strip=True
+    )
+    notes = forms.CharField(
+        label=gettext_lazy("Notes"), required=False, strip=True, widget=forms.Textarea
+    )
+    next_action = forms.CharField(
+        label=gettext_lazy("Next action"), max_length=200, required=False, strip=True
+    )
+    next_action_on = forms.DateField(
+        label=gettext_lazy("Next action on"), required=False, widget=DateInput()
+    )
+    promise_amount = forms.DecimalField(
+        label=gettext_lazy("Amount promised"),
+        max_digits=14,
+        decimal_places=2,
+        min_value=Decimal("0.01"),
+        required=False,
+        localize=True,
+    )
+    promise_on = forms.DateField(
+        label=gettext_lazy("Promised for"), required=False, widget=DateInput()
+    )
+    dispute_reason = forms.ChoiceField(
+        label=gettext_lazy("Reason for the dispute"),
+        choices=[("", "—"), *DisputeReason.choices],
+        required=False,
+    )
+
+    def __init__(self, *args: Any, customer: Customer | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if customer is not None:
+            self.fields["items"].queryset = Receivable.objects.filter(
+                customer=customer, status=ReceivableStatus.OPEN
+            )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        reaction = data.get("reaction")
+        if reaction == Reaction.PROMISES_TO_PAY:
+            for name in ("promise_amount", "promise_on"):
+                if data.get(name) is None and name not in self.errors:
+                    self.add_error(name, _("A promise needs its amount and date."))
+        if reaction in REACTIONS_ON_ITEMS and not data.get("items") and "items" not in self.errors:
+            self.add_error("items", _("Choose the items the customer's answer is about."))
+        if (
+            data.get("next_action")
+            and data.get("next_action_on") is None
+            and "next_action_on" not in self.errors
+        ):
+            self.add_error("next_action_on", _("Give the date of the next action."))
+        return data
+
+
 # --------------------------------------------------------------------------------------
 # The customers list
 # --------------------------------------------------------------------------------------
@@ -293,6 +383,7 @@ def customer_detail(request: HttpRequest, access: Access, code: str) -> HttpResp
         "actions": customer_pending_actions(customer=customer),
         "messages_sent": customer_messages(customer=customer),
         **_credit_context(access, customer),
+        **_activity_context(customer),
         "suspension_form": SuspensionForm(),
     }
     timeline = dunning_timeline(customer=customer)
@@ -332,6 +423,33 @@ def _credit_context(access: Access, customer: Customer) -> dict[str, Any]:
     }
 
 
+# The activities the customer's page shows; the rest are in the worklist.
+ACTIVITIES_SHOWN = 10
+
+
+def _activity_context(customer: Customer) -> dict[str, Any]:
+    """The customer's latest activities and its open agreements: one query each."""
+    return {
+        "activities": list(
+            Activity.objects.filter(customer=customer).select_related("operator")[:ACTIVITIES_SHOWN]
+        ),
+        "open_promises": list(
+            Promise.objects.filter(customer=customer, status=PromiseStatus.OPEN).select_related(
+                "recorded_by"
+            )
+        ),
+        "open_disputes": list(
+            Dispute.objects.filter(customer=customer)
+            .exclude(status__in=DISPUTE_RESOLVED)
+            .select_related("owner")
+        ),
+        "activity_kinds": ActivityKind.choices,
+        "directions": Direction.choices,
+        "reactions": Reaction.choices,
+        "dispute_reasons": DisputeReason.choices,
+    }
+
+
 def _customer_post(request: HttpRequest, customer: Customer) -> HttpResponse:
     operation = request.POST.get("op", "")
     if operation in {"block", "unblock"}:
@@ -343,6 +461,7 @@ def _customer_post(request: HttpRequest, customer: Customer) -> HttpResponse:
         "approve": _approve,
         "reject": _reject,
         "done": _mark_done,
+        "activity": _record_activity,
     }
     handler = handlers.get(operation)
     if handler is None:
@@ -457,6 +576,35 @@ def _mark_done(request: HttpRequest, customer: Customer) -> None:
         lambda: dunning.action_mark_done(action=action, user=request.user),
         _("Action marked as done."),
     )
+
+
+def _record_activity(request: HttpRequest, customer: Customer) -> None:
+    form = ActivityForm(request.POST, customer=customer)
+    if not form.is_valid():
+        _form_errors(request, form)
+        return
+    data = form.cleaned_data
+    try:
+        activity_record(
+            customer=customer,
+            user=request.user,
+            kind=data["kind"],
+            items=data["items"],
+            contact_person=data["contact_person"],
+            direction=data["direction"],
+            reaction=data["reaction"],
+            outcome=data["outcome"],
+            notes=data["notes"],
+            next_action=data["next_action"],
+            next_action_on=data["next_action_on"],
+            promise_amount=data["promise_amount"],
+            promise_on=data["promise_on"],
+            dispute_reason=data["dispute_reason"] or None,
+        )
+    except WorkError as exc:
+        messages.error(request, str(exc))
+        return
+    messages.success(request, _("The activity is recorded."))
 
 
 # --------------------------------------------------------------------------------------
