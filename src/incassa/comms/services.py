@@ -42,6 +42,7 @@ from incassa.comms.models import (
     TemplateKind,
     TemplateVersion,
 )
+from incassa.core.users import recorded_user
 from incassa.dunning.engine import NOTE_NO_EMAIL
 from incassa.dunning.models import (
     Action,
@@ -128,9 +129,9 @@ def template_update(
                 number=template.version,
                 subject=subject,
                 body=body,
-                created_by=_user(user),
+                created_by=recorded_user(user),
             )
-        template.updated_by = _user(user)
+        template.updated_by = recorded_user(user)
         template.save()
     return template
 
@@ -169,10 +170,6 @@ class Draft:
     facts: rendering.MessageFacts
     template: MessageTemplate | None
     receivable_ids: list[int] = field(default_factory=list)
-
-
-def _user(user: Any) -> Any:
-    return user if getattr(user, "pk", None) else None
 
 
 def _letterhead(company: Company) -> documents.Letterhead:
@@ -441,7 +438,7 @@ def message_prepare(*, action: Action, today: dt.date, user: Any = None) -> Mess
             action=action,
             medium=medium,
             language=language,
-            created_by=_user(user),
+            created_by=recorded_user(user),
         )
         message.save()  # the primary key numbers the payment reference
         result = draft(
@@ -889,7 +886,7 @@ def print_batch_create(*, company: Company, day: dt.date, user: Any = None) -> P
             letters=len(letters),
             registered=sum(m.medium == Medium.REGISTERED_LETTER for m in letters),
             pages=documents.page_count(merged),
-            created_by=_user(user),
+            created_by=recorded_user(user),
         )
         batch.save()
         batch.document.save(f"letters-{day:%Y%m%d}-{batch.pk}.pdf", ContentFile(merged))
@@ -920,9 +917,11 @@ def print_batch_mark_posted(
                 ActionStatus.CREATED,
                 ActionStatus.APPROVED,
             }:
-                action_status_set(action, ActionStatus.SENT, sent_at=now, done_by=_user(user))
+                action_status_set(
+                    action, ActionStatus.SENT, sent_at=now, done_by=recorded_user(user)
+                )
         batch.posted_at = now
-        batch.posted_by = _user(user)
+        batch.posted_by = recorded_user(user)
         batch.save(update_fields=["posted_at", "posted_by"])
     return batch
 

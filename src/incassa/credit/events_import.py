@@ -39,6 +39,7 @@ from typing import Any
 
 import polars as pl
 
+from incassa.core.users import recorded_user
 from incassa.ledger import parsing
 from incassa.ledger.parsing import ParseError, RowError
 
@@ -522,7 +523,7 @@ def credit_events_import(*, company: Any, path: str | Path, user: Any = None) ->
         )
 
     source = f"import {path.name}"[:100]
-    created_by = user if getattr(user, "pk", None) else None
+    created_by = recorded_user(user)
     events = [
         CreditEvent(
             customer_id=customers[r.customer_code],

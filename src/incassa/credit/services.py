@@ -15,6 +15,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from incassa.core import bulk
+from incassa.core.users import recorded_user
 from incassa.credit import scoring, selectors
 from incassa.credit.models import (
     DEFAULT_PENALTY,
@@ -353,7 +354,7 @@ def credit_event_record(
         description=description[:300],
         rating=rating[:20],
         source=source[:100],
-        created_by=user if getattr(user, "pk", None) else None,
+        created_by=recorded_user(user),
     )
     event.full_clean(exclude=["created_by"])
     event.save()
@@ -362,7 +363,7 @@ def credit_event_record(
 
 def alert_acknowledge(*, alert: CreditAlert, user: Any = None) -> CreditAlert:
     alert.acknowledged_at = timezone.now()
-    alert.acknowledged_by = user if getattr(user, "pk", None) else None
+    alert.acknowledged_by = recorded_user(user)
     alert.save(update_fields=["acknowledged_at", "acknowledged_by"])
     return alert
 

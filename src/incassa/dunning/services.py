@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 
 from incassa.core import bulk
 from incassa.core.fields import to_cents
+from incassa.core.users import recorded_user
 from incassa.dunning import engine
 from incassa.dunning.models import (
     MESSAGE_CHANNELS,
@@ -530,11 +531,6 @@ def action_status_set(action: Action, status: str, **fields: Any) -> Action:
     return action
 
 
-def _user(user: Any) -> Any:
-    """The user to record, or None for the command line and the engine itself."""
-    return user if getattr(user, "pk", None) else None
-
-
 def _locked(action: Action) -> Action:
     return Action.objects.select_for_update().get(pk=action.pk)
 
@@ -547,7 +543,7 @@ def action_approve(*, action: Action, user: Any = None) -> Action:
         return action_status_set(
             action,
             ActionStatus.APPROVED,
-            decided_by=_user(user),
+            decided_by=recorded_user(user),
             decided_at=timezone.now(),
         )
 
@@ -561,7 +557,7 @@ def action_reject(*, action: Action, user: Any = None, reason: str = "") -> Acti
         return action_status_set(
             action,
             ActionStatus.REJECTED,
-            decided_by=_user(user),
+            decided_by=recorded_user(user),
             decided_at=timezone.now(),
             note=(reason or action.note)[:300],
         )
@@ -577,7 +573,7 @@ def action_mark_done(*, action: Action, user: Any = None) -> Action:
             raise ActionStateError(_("This action is already closed."))
         status = ActionStatus.SENT if action.channel in MESSAGE_CHANNELS else ActionStatus.DONE
         now = timezone.now()
-        fields: dict[str, Any] = {"done_at": now, "done_by": _user(user)}
+        fields: dict[str, Any] = {"done_at": now, "done_by": recorded_user(user)}
         if status == ActionStatus.SENT:
             fields["sent_at"] = now
         return action_status_set(action, status, **fields)
@@ -603,7 +599,7 @@ def hold_place(
         starts_on=starts_on,
         until=until,
         reason=reason,
-        created_by=_user(user),
+        created_by=recorded_user(user),
     )
 
 
@@ -616,7 +612,7 @@ def hold_release(*, hold: Hold, on: dt.date) -> Hold:
 def customer_exclude(*, customer: Customer, reason: str, user: Any = None) -> Exclusion:
     exclusion, _created = Exclusion.objects.update_or_create(
         customer=customer,
-        defaults={"reason": reason, "created_by": _user(user)},
+        defaults={"reason": reason, "created_by": recorded_user(user)},
     )
     return exclusion
 
@@ -633,7 +629,7 @@ def customer_suspend(
         starts_on=starts_on,
         until=until,
         reason=reason,
-        created_by=_user(user),
+        created_by=recorded_user(user),
     )
     suspension.full_clean(exclude=["created_by"])
     suspension.save()

@@ -23,6 +23,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from incassa.core import bulk
+from incassa.core.users import recorded_user
 from incassa.ledger import parsing
 from incassa.ledger.models import (
     ColumnMapping,
@@ -312,7 +313,7 @@ def _new_run(
         is_partial=partial,
         is_forced=force,
         status=ImportStatus.FAILED,
-        imported_by=user if getattr(user, "pk", None) else None,
+        imported_by=recorded_user(user),
         source=source[:200],
         started_at=timezone.now(),
     )

@@ -35,6 +35,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from incassa.core.fields import from_cents, quantize_money, to_cents
+from incassa.core.users import recorded_user
 from incassa.dunning.models import Hold, HoldKind
 from incassa.ledger.models import Company, Customer, Receivable, ReceivableEvent, ReceivableStatus
 from incassa.workspace.models import (
@@ -69,10 +70,6 @@ class AgreementError(Exception):
 # --------------------------------------------------------------------------------------
 # Helpers
 # --------------------------------------------------------------------------------------
-
-
-def _user(user: Any) -> Any:
-    return user if getattr(user, "pk", None) else None
 
 
 def _today(today: dt.date | None) -> dt.date:
@@ -114,7 +111,7 @@ def _place_holds(
             starts_on=starts_on,
             until=until,
             reason=reason,
-            created_by=_user(user),
+            created_by=recorded_user(user),
         )
         for item in items
     )
@@ -206,7 +203,7 @@ def promise_record(
             promised_on=promised_on,
             baseline=_baseline(found),
             recorded_on=today,
-            recorded_by=_user(user),
+            recorded_by=recorded_user(user),
             note=note,
         )
         promise.items.set(found)
@@ -271,10 +268,10 @@ def dispute_open(
             customer=customer,
             reason=reason,
             description=description,
-            owner=_user(owner),
+            owner=recorded_user(owner),
             deadline=deadline,
             opened_on=today,
-            opened_by=_user(user),
+            opened_by=recorded_user(user),
         )
         dispute.items.set(found)
         _place_holds(
@@ -419,7 +416,7 @@ def plan_create(
             grace_days=grace_days,
             baseline=_baseline(found),
             created_on=today,
-            created_by=_user(user),
+            created_by=recorded_user(user),
             note=note,
         )
         plan.items.set(found)
@@ -502,7 +499,7 @@ def settlement_agree(
             due_on=due_on,
             baseline=_baseline(found),
             write_off_reason=write_off_reason,
-            created_by=_user(user),
+            created_by=recorded_user(user),
             note=note,
         )
         settlement.items.set(found)
@@ -565,7 +562,7 @@ def case_open(
             kind=kind,
             handed_over_on=today,
             handed_over_amount=sum((item.open_amount for item in found), Decimal(0)),
-            created_by=_user(user),
+            created_by=recorded_user(user),
         )
         case.items.set(found)
         _place_holds(

@@ -19,6 +19,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from incassa.core.users import recorded_user
 from incassa.dunning import services as dunning
 from incassa.dunning.models import Action, ActionStatus, Channel, Hold, HoldKind
 from incassa.ledger.models import Company, Customer, Membership, Receivable
@@ -218,7 +219,7 @@ def task_create_manual(
             title=title.strip()[:200],
             due_on=due_on,
             note=note,
-            created_by=dunning._user(user),
+            created_by=recorded_user(user),
         )
 
 
@@ -268,7 +269,7 @@ def task_done(*, task: Task, user: Any, at: dt.datetime | None = None, note: str
             raise WorkError(str(exc)) from exc
         task.status = TaskStatus.DONE
         task.done_at = at or timezone.now()
-        task.done_by = dunning._user(user)
+        task.done_by = recorded_user(user)
         fields = ["status", "done_at", "done_by"]
         if note:
             task.note = f"{task.note}\n{note}".strip()
@@ -336,18 +337,18 @@ def activity_record(
             follow_up = Task.objects.create(
                 company=customer.company,
                 customer=customer,
-                assignee=dunning._user(user) or operator_for(customer),
+                assignee=recorded_user(user) or operator_for(customer),
                 kind=TaskKind.FOLLOW_UP,
                 title=(next_action.strip() or _("Follow up"))[:200],
                 due_on=next_action_on,
-                created_by=dunning._user(user),
+                created_by=recorded_user(user),
             )
         activity = Activity.objects.create(
             company=customer.company,
             customer=customer,
             kind=kind,
             happened_at=happened_at,
-            operator=dunning._user(user),
+            operator=recorded_user(user),
             contact_person=contact_person,
             direction=direction,
             reaction=reaction,
