@@ -119,6 +119,26 @@ def _place_holds(
     return holds
 
 
+def _cancel(
+    agreement: Any, *, active: str, cancelled: str, refusal: str, today: dt.date, note: str = ""
+) -> Any:
+    """Withdraw a promise, plan or settlement still in force (``active``): it closes today
+    as ``cancelled`` and its holds are released; in any other state ``refusal`` is raised."""
+    with transaction.atomic():
+        agreement = type(agreement).objects.select_for_update().get(pk=agreement.pk)
+        if agreement.status != active:
+            raise AgreementError(refusal % agreement.get_status_display())
+        agreement.status = cancelled
+        agreement.closed_on = today
+        fields = ["status", "closed_on"]
+        if note:
+            agreement.note = f"{agreement.note}\n{note}".strip()
+            fields.append("note")
+        agreement.save(update_fields=fields)
+        _release_holds(agreement, today)
+    return agreement
+
+
 def _release_holds(agreement: Any, on: dt.date) -> int:
     """Release the agreement's holds still in force on ``on`` (a hold that already ended
     keeps its end)."""
@@ -224,21 +244,14 @@ def promise_cancel(
     *, promise: Promise, user: Any = None, note: str = "", today: dt.date | None = None
 ) -> Promise:
     """Withdraw an open promise (e.g. recorded by mistake); its holds are released."""
-    today = _today(today)
-    with transaction.atomic():
-        promise = Promise.objects.select_for_update().get(pk=promise.pk)
-        if promise.status != PromiseStatus.OPEN:
-            raise AgreementError(
-                _("Only an open promise can be cancelled; this one is %s.")
-                % promise.get_status_display()
-            )
-        promise.status = PromiseStatus.CANCELLED
-        promise.closed_on = today
-        if note:
-            promise.note = f"{promise.note}\n{note}".strip()
-        promise.save(update_fields=["status", "closed_on", "note"])
-        _release_holds(promise, today)
-    return promise
+    return _cancel(
+        promise,
+        active=PromiseStatus.OPEN,
+        cancelled=PromiseStatus.CANCELLED,
+        refusal=_("Only an open promise can be cancelled; this one is %s."),
+        today=_today(today),
+        note=note,
+    )
 
 
 # --------------------------------------------------------------------------------------
@@ -443,19 +456,13 @@ def plan_create(
 
 def plan_cancel(*, plan: RepaymentPlan, today: dt.date | None = None) -> RepaymentPlan:
     """Withdraw an active plan; its holds are released."""
-    today = _today(today)
-    with transaction.atomic():
-        plan = RepaymentPlan.objects.select_for_update().get(pk=plan.pk)
-        if plan.status != PlanStatus.ACTIVE:
-            raise AgreementError(
-                _("Only an active plan can be cancelled; this one is %s.")
-                % plan.get_status_display()
-            )
-        plan.status = PlanStatus.CANCELLED
-        plan.closed_on = today
-        plan.save(update_fields=["status", "closed_on"])
-        _release_holds(plan, today)
-    return plan
+    return _cancel(
+        plan,
+        active=PlanStatus.ACTIVE,
+        cancelled=PlanStatus.CANCELLED,
+        refusal=_("Only an active plan can be cancelled; this one is %s."),
+        today=_today(today),
+    )
 
 
 # --------------------------------------------------------------------------------------
@@ -515,19 +522,13 @@ def settlement_agree(
 
 
 def settlement_cancel(*, settlement: Settlement, today: dt.date | None = None) -> Settlement:
-    today = _today(today)
-    with transaction.atomic():
-        settlement = Settlement.objects.select_for_update().get(pk=settlement.pk)
-        if settlement.status != SettlementStatus.AGREED:
-            raise AgreementError(
-                _("Only an agreed settlement can be cancelled; this one is %s.")
-                % settlement.get_status_display()
-            )
-        settlement.status = SettlementStatus.CANCELLED
-        settlement.closed_on = today
-        settlement.save(update_fields=["status", "closed_on"])
-        _release_holds(settlement, today)
-    return settlement
+    return _cancel(
+        settlement,
+        active=SettlementStatus.AGREED,
+        cancelled=SettlementStatus.CANCELLED,
+        refusal=_("Only an agreed settlement can be cancelled; this one is %s."),
+        today=_today(today),
+    )
 
 
 # --------------------------------------------------------------------------------------
