@@ -1,4 +1,4 @@
-"""Model fields for money.
+"""Model and form fields for money.
 
 Amounts are stored as whole cents in a 64-bit integer column and exposed as ``Decimal``
 with two places. SQLite has no exact decimal type (its NUMERIC affinity stores REALs), so
@@ -8,12 +8,17 @@ and they are also the cheapest to bulk-load.
 
 from __future__ import annotations
 
+import re
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from babel.numbers import NumberFormatError, parse_decimal
 from django import forms
 from django.core import exceptions
 from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from incassa.core.formatting import current_locale
 
 CENT = Decimal("0.01")
 
@@ -65,6 +70,40 @@ class MoneyField(models.BigIntegerField):
         return to_cents(quantize_money(Decimal(value)))
 
     def formfield(self, **kwargs: Any) -> forms.Field:
-        defaults = {"form_class": forms.DecimalField, "decimal_places": 2, "max_digits": 17}
+        defaults = {"form_class": AmountFormField, "decimal_places": 2, "max_digits": 17}
         defaults.update(kwargs)
         return models.Field.formfield(self, **defaults)
+
+
+# A plain machine-style amount ("1234.5", "1234,50"): accepted in any language, because a
+# number pasted from a system or typed on a numeric keypad has no thousands separator.
+_PLAIN_AMOUNT = re.compile(r"^-?\d+(?:[.,]\d{1,2})?$")
+
+
+class AmountFormField(forms.DecimalField):
+    """An amount typed as the user writes it: ``1.234,56`` in Italian, ``1,234.56`` in
+    English, with or without the euro sign; Django's own field only accepts the thousands
+    separator when ``USE_THOUSAND_SEPARATOR`` is on, so ``1.000,00`` would be refused."""
+
+    default_error_messages = {"invalid": _("Enter an amount such as 1,234.56.")}
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("decimal_places", 2)
+        kwargs.setdefault("max_digits", 17)
+        kwargs.setdefault("localize", True)
+        super().__init__(**kwargs)
+        self.widget.attrs.setdefault("inputmode", "decimal")
+
+    def to_python(self, value: Any) -> Decimal | None:
+        if value in self.empty_values:
+            return None
+        if isinstance(value, Decimal):
+            return value
+        text = str(value).replace("€", "").replace("\u00a0", "").replace(" ", "").strip()
+        if _PLAIN_AMOUNT.match(text):
+            return Decimal(text.replace(",", "."))
+        try:
+            return parse_decimal(text, locale=current_locale(), strict=True)
+        except (NumberFormatError, ArithmeticError, ValueError) as exc:
+            invalid = self.error_messages["invalid"]
+            raise exceptions.ValidationError(invalid, code="invalid") from exc
