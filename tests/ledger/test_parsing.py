@@ -17,6 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from stdnum.it import iva
 
+from incassa.ledger import parsing
 from incassa.ledger.parsing import (
     FIELDS,
     ParseError,
@@ -1123,3 +1124,48 @@ def test_spreadsheet_float_noise_and_serial_dates(tmp_path):
     assert table.frame["amount_cents"].to_list() == [30]  # 0.3 euros = 30 cents
     assert table.frame["open_amount_cents"].to_list() == [1200]  # 12 euros = 1200 cents
     assert reasons(table) == [(3, "Residuo", "not an amount (true)")]  # a boolean cell
+
+
+# --------------------------------------------------------------------------------------------
+# The top of a file, for the mapping page
+# --------------------------------------------------------------------------------------------
+
+
+def test_peek_finds_the_header_below_a_title(tmp_path):
+    path = tmp_path / "s.csv"
+    path.write_text(
+        "Scadenziario clienti al 31/03/2026\n"
+        "Codice cliente;Numero documento;Data scadenza;Importo\n"
+        "001;F1;01/03/2026;100,00\n",
+        encoding="utf-8",
+    )
+    top = parsing.peek(path, rows=5)
+    assert top.file_format == "csv"
+    assert top.header_index == 1  # the title row comes first
+    assert top.rows[2] == ["001", "F1", "01/03/2026", "100,00"]
+    assert top.columns == {0: "customer_code", 1: "document_number", 2: "due_date", 3: "amount"}
+
+
+def test_peek_unknown_headers_splits_on_the_likely_delimiter(tmp_path):
+    path = tmp_path / "s.csv"
+    path.write_text("Conto|Rif|Scade il|Euro\n001|F1|01/03/2026|100,00\n", encoding="utf-8")
+    top = parsing.peek(path)
+    assert top.header_index is None and top.columns == {}
+    assert top.rows == [["Conto", "Rif", "Scade il", "Euro"], ["001", "F1", "01/03/2026", "100,00"]]
+    # With the user's mapping the same row is the header.
+    mapping = {"Conto": "customer_code", "Rif": "document_number", "Scade il": "due_date"}
+    top = parsing.peek(path, mapping=mapping)
+    assert top.header_index == 0
+    # The three mapped columns, and "Euro" is not a known header name: not recognised.
+    assert top.columns == {0: "customer_code", 1: "document_number", 2: "due_date"}
+
+
+def test_peek_refuses_what_it_cannot_read(tmp_path):
+    empty = tmp_path / "empty.csv"
+    empty.write_bytes(b"")
+    with pytest.raises(parsing.ParseError, match="empty"):
+        parsing.peek(empty)
+    big = tmp_path / "big.csv"
+    big.write_bytes(b"a;b\n" * 100)
+    with pytest.raises(parsing.ParseError, match="too large"):
+        parsing.peek(big, max_bytes=10)

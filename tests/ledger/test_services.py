@@ -422,3 +422,21 @@ def test_invoices_import_creates_and_updates_without_closing(tmp_path, company):
     assert (result.import_run.created, result.import_run.updated) == (0, 1)
     assert IssuedInvoice.objects.count() == 3
     assert IssuedInvoice.objects.get(document_number="F1").amount == Decimal("1300.00")
+
+
+def test_check_reads_like_the_import_and_records_nothing(tmp_path, company):
+    path = tmp_path / "s.csv"
+    path.write_text(
+        "Codice cliente;Numero documento;Data scadenza;Importo\n"
+        "001;F1;01/03/2026;100,00\n"
+        "001;F2;31/02/2026;50,00\n",
+        encoding="utf-8",
+    )
+    check = services.receivables_check(company=company, path=path)
+    assert check.parsed.rows_read == 2
+    # Line 3 holds a day that does not exist: one problem, one row rejected.
+    assert [(e.row, e.column, e.value) for e in check.errors] == [
+        (3, "Data scadenza", "31/02/2026")
+    ]
+    assert check.rows_rejected == 1
+    assert not ImportRun.objects.exists()

@@ -679,6 +679,83 @@ def read_receivables(
     return _validate(raw, user_mapping, require_due_date)
 
 
+@dataclass(frozen=True)
+class Peek:
+    """The top of a file as a person sees it, for the page where they say which column is
+    which: the first rows as text, and the header row and fields recognised, if any."""
+
+    file_format: str
+    rows: list[list[str]]
+    header_index: int | None  # index in ``rows`` of the header the import would use
+    columns: dict[int, str]  # column index -> field, as the import would read the header
+
+
+def peek(
+    path: str | os.PathLike[str],
+    *,
+    rows: int = 10,
+    mapping: Mapping[str, str] | None = None,
+    max_bytes: int | None = None,
+) -> Peek:
+    """The first ``rows`` rows of a receivables export (CSV, XLSX, XLS or ODS), read with
+    the import's own rules (encoding, delimiter, header search); ``ParseError`` when the file
+    cannot be read at all."""
+    user_mapping = _check_mapping(mapping)
+    try:
+        size = os.stat(path).st_size
+        if max_bytes is not None and size > max_bytes:
+            raise ParseError(
+                f"the file is too large: {_size(size)}, the limit is {_size(max_bytes)}"
+            )
+        with open(path, "rb") as handle:
+            data = handle.read(_HEAD_BYTES) if size > _HEAD_BYTES * 4 else handle.read()
+    except ParseError:
+        raise
+    except OSError as exc:
+        raise ParseError(f"the file cannot be read ({exc.strerror or exc})") from exc
+    if not data or data.isspace():
+        raise ParseError("the file is empty")
+    kind = _detect_format(data)
+    if kind == "csv":
+        text_bytes, _encoding = _to_utf8(data, None)
+        text = text_bytes.decode("utf-8", errors="replace")
+        try:
+            delimiter = _find_csv_header(text, user_mapping)[0]
+        except ParseError:  # unknown headers: the delimiter that splits the top best
+            delimiter = max(
+                _DELIMITERS,
+                key=lambda d: sum(len(c) for _f, _l, c in _head_records(text, d)[:rows]),
+            )
+        table = [cells for _first, _last, cells in _head_records(text, delimiter)]
+    else:
+        if len(data) < size:
+            with open(path, "rb") as handle:
+                data = handle.read()
+        from python_calamine import CalamineWorkbook
+
+        try:
+            workbook = CalamineWorkbook.from_filelike(io.BytesIO(data))
+            sheet = workbook.get_sheet_by_index(0).to_python(skip_empty_area=False)
+        except Exception as exc:  # calamine raises several unrelated types
+            raise ParseError(
+                f"the {kind.upper()} spreadsheet could not be read (damaged or password-protected?)"
+            ) from exc
+        table = [[_cell_text(c) or "" for c in row] for row in sheet[:HEADER_SEARCH_ROWS]]
+    header_index = next(
+        (index for index, cells in enumerate(table) if _is_header(cells, user_mapping)), None
+    )
+    columns = (
+        _resolve_columns(table[header_index], user_mapping) if header_index is not None else {}
+    )
+    first = 0 if header_index is None or header_index < rows else header_index
+    return Peek(
+        kind,
+        table[first : first + rows],
+        (header_index or 0) - first if header_index is not None else None,
+        columns,
+    )
+
+
 def _size(n: int) -> str:
     if n >= 1024 * 1024:
         return f"{n / (1024 * 1024):.1f} MB"

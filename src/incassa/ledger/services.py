@@ -331,12 +331,11 @@ def _parse(
         run.checksum = file_checksum(path)
     except OSError as exc:
         _record_unparsed(run, f"cannot read {path.name}: {exc.strerror or exc}")
-    combined = {m.column: m.field for m in ColumnMapping.objects.filter(company=company)}
-    combined.update(mapping or {})
+    combined = _combined_mapping(company, mapping)
     try:
         parsed = parsing.read_receivables(
             path,
-            mapping=combined or None,
+            mapping=combined,
             max_bytes=settings.INCASSA_MAX_UPLOAD_BYTES,
             require_due_date=require_due_date,
         )
@@ -348,6 +347,41 @@ def _parse(
     if not require_due_date:
         frame, errors = _default_due_dates(parsed, frame, errors)
     return parsed, frame, errors
+
+
+def _combined_mapping(company: Company, mapping: Mapping[str, str] | None) -> dict | None:
+    """The company's saved column mapping, overridden by this import's."""
+    combined = {m.column: m.field for m in ColumnMapping.objects.filter(company=company)}
+    combined.update(mapping or {})
+    return combined or None
+
+
+@dataclass
+class ImportCheck:
+    """What an import of a file would read: its layout, valid rows and every problem."""
+
+    parsed: parsing.ParsedTable
+    errors: list[parsing.RowError]
+
+    @property
+    def rows_rejected(self) -> int:
+        return _rejected_row_count(self.errors)
+
+
+def receivables_check(
+    *, company: Company, path: str | Path, mapping: Mapping[str, str] | None = None
+) -> ImportCheck:
+    """Read and validate ``path`` exactly as ``receivables_import`` would (with the
+    company's saved mapping) and record nothing, so that a person sees the columns and the
+    rejected rows before confirming. Raises ``parsing.ParseError`` when the file cannot be
+    read as a whole."""
+    parsed = parsing.read_receivables(
+        Path(path),
+        mapping=_combined_mapping(company, mapping),
+        max_bytes=settings.INCASSA_MAX_UPLOAD_BYTES,
+    )
+    _frame, errors = _check_lengths(parsed)
+    return ImportCheck(parsed=parsed, errors=errors)
 
 
 def _record_unparsed(run: ImportRun, message: str) -> None:
