@@ -398,3 +398,68 @@ def test_reject_lets_the_item_go_on(tmp_path, company):
     assert [c for c, *_ in steps_of("F1")] == ["formal-notice", "final-call"]
     with pytest.raises(services.ActionStateError):
         services.action_approve(action=notice)
+
+
+# --------------------------------------------------------------------------------------
+# Editing a strategy
+# --------------------------------------------------------------------------------------
+
+
+def test_step_save_adds_a_last_step_and_refuses_a_foreign_category(company):
+    from incassa.dunning.models import Strategy
+    from tests.factories import CompanyFactory, CustomerCategoryFactory
+
+    standard = Strategy.objects.get(company=company, code="standard")
+    last = standard.steps.order_by("-position").first().position
+    values = {"code": "lawyer", "name": "Avvocato", "channel": "letter", "days_overdue": 90}
+    step = services.step_save(strategy=standard, values=values)
+    assert step.position == last + services.POSITION_GAP
+    foreign = CustomerCategoryFactory(company=CompanyFactory())
+    with pytest.raises(services.StrategyError):
+        services.step_save(strategy=standard, values=values, step=step, categories=[foreign])
+
+
+def test_step_move_swaps_neighbours_and_keeps_the_ends(company):
+    from incassa.dunning.models import Strategy
+
+    standard = Strategy.objects.get(company=company, code="standard")
+    order = list(standard.steps.order_by("position").values_list("code", flat=True))
+    last = standard.steps.get(code=order[-1])
+    services.step_move(step=last, offset=1)  # already last: nothing moves
+    services.step_move(step=last, offset=-1)
+    moved = list(standard.steps.order_by("position").values_list("code", flat=True))
+    assert moved == [*order[:-2], order[-1], order[-2]]
+
+
+def test_change_preview_rolls_the_change_back(company):
+    from incassa.dunning.models import Strategy
+
+    standard = Strategy.objects.get(company=company, code="standard")
+
+    def change() -> None:
+        standard.steps.all().delete()
+
+    comparison = services.strategy_change_preview(
+        company=company, day=dt.date(2026, 4, 2), change=change
+    )
+    assert comparison.after.item_steps == 0
+    assert standard.steps.exists()  # rolled back
+
+
+def test_suspension_end(company):
+    from incassa.dunning.models import Suspension
+    from tests.factories import CustomerFactory
+
+    customer = CustomerFactory(company=company)
+    active = Suspension.objects.create(
+        customer=customer, starts_on=dt.date(2026, 3, 1), until=dt.date(2026, 5, 1), reason="x"
+    )
+    # Ended on 01/04: the flow resumes that day.
+    assert services.suspension_end(suspension=active, on=dt.date(2026, 4, 1)).until == dt.date(
+        2026, 4, 1
+    )
+    upcoming = Suspension.objects.create(
+        customer=customer, starts_on=dt.date(2026, 4, 10), until=dt.date(2026, 5, 1), reason="y"
+    )
+    assert services.suspension_end(suspension=upcoming, on=dt.date(2026, 4, 1)) is None
+    assert not Suspension.objects.filter(pk=upcoming.pk).exists()

@@ -249,3 +249,42 @@ def explanation(credit: CustomerCredit, company: Company) -> list[ExplainedCompo
         )
         for c in describe(row, weights)
     ]
+
+
+# --------------------------------------------------------------------------------------
+# Trends for the dashboard
+# --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class KpiPoint:
+    """The company's key figures on a day, as its daily snapshot kept them."""
+
+    on_date: dt.date
+    open_amount: Decimal
+    overdue_amount: Decimal
+    dso: Decimal | None
+
+
+def kpi_trend(company: Company, *, since: dt.date, scope: str = "company") -> list[KpiPoint]:
+    """The snapshots from ``since`` on, oldest first: one query on the snapshots' index,
+    never a recomputation of the past."""
+    from incassa.credit.models import KpiSnapshot
+
+    def amount(value: str | None) -> Decimal | None:
+        return Decimal(value) if value not in (None, "") else None
+
+    rows = (
+        KpiSnapshot.objects.filter(company=company, scope=scope, on_date__gte=since)
+        .order_by("on_date")
+        .values_list("on_date", "figures")
+    )
+    return [
+        KpiPoint(
+            on_date=on_date,
+            open_amount=amount(figures.get("open_amount")) or Decimal(0),
+            overdue_amount=amount(figures.get("overdue_amount")) or Decimal(0),
+            dso=amount(figures.get("dso")),
+        )
+        for on_date, figures in rows
+    ]

@@ -112,6 +112,125 @@ def strategy_install_standard(*, company: Company) -> Strategy:
 
 
 # --------------------------------------------------------------------------------------
+# Editing a strategy
+# --------------------------------------------------------------------------------------
+
+POSITION_GAP = 10
+
+
+class StrategyError(Exception):
+    """A change to a strategy that cannot be made; ``str(exc)`` is meant for the user."""
+
+
+STEP_FIELDS = (
+    "code",
+    "name",
+    "channel",
+    "days_overdue",
+    "min_days_since_previous",
+    "min_customer_overdue",
+    "needs_approval",
+    "template_code",
+)
+
+
+def step_save(
+    *,
+    strategy: Strategy,
+    values: dict[str, Any],
+    categories: Any = (),
+    step: Step | None = None,
+) -> Step:
+    """Change ``step`` (or add a new last step) to ``values``; ``categories`` of the
+    strategy's company limit it (none: every category)."""
+    categories = list(categories)
+    if any(category.company_id != strategy.company_id for category in categories):
+        raise StrategyError(_("A category of another company."))
+    with transaction.atomic():
+        if step is None:
+            last = strategy.steps.order_by("-position").values_list("position", flat=True).first()
+            step = Step(strategy=strategy, position=(last or 0) + POSITION_GAP)
+        elif step.strategy_id != strategy.pk:
+            raise StrategyError(_("This step belongs to another strategy."))
+        for name in STEP_FIELDS:
+            if name in values:
+                setattr(step, name, values[name])
+        clash = strategy.steps.filter(code=step.code).exclude(pk=step.pk).exists()
+        if clash:
+            raise StrategyError(_("Another step of this strategy has the code %s.") % step.code)
+        step.save()
+        step.categories.set(categories)
+    return step
+
+
+def step_delete(*, step: Step) -> None:
+    """Remove a step nobody has reached yet; a step with a history stays (the history
+    says which step each reminder was)."""
+    if ItemStep.objects.filter(step=step).exists() or Action.objects.filter(step=step).exists():
+        raise StrategyError(
+            _("Items have already reached “%s”: change it instead of removing it.") % step.name
+        )
+    step.delete()
+
+
+def step_move(*, step: Step, offset: int) -> Step:
+    """Move ``step`` one place earlier (-1) or later (+1) by swapping it with its
+    neighbour; the first and last steps stay where they are."""
+    with transaction.atomic():
+        steps = list(
+            Step.objects.select_for_update()
+            .filter(strategy_id=step.strategy_id)
+            .order_by("position")
+        )
+        index = next(i for i, candidate in enumerate(steps) if candidate.pk == step.pk)
+        other = index + offset
+        if offset not in (-1, 1) or not 0 <= other < len(steps):
+            return step
+        first, second = steps[index], steps[other]
+        first_position, second_position = first.position, second.position
+        # Through a free position: (strategy, position) is unique at every moment.
+        free = max(s.position for s in steps) + POSITION_GAP
+        Step.objects.filter(pk=first.pk).update(position=free)
+        Step.objects.filter(pk=second.pk).update(position=first_position)
+        Step.objects.filter(pk=first.pk).update(position=second_position)
+        first.position = second_position
+        return first
+
+
+@dataclass(frozen=True)
+class PreviewComparison:
+    """What tomorrow's run would create, as things are and with a change."""
+
+    day: dt.date
+    before: PreviewDay
+    after: PreviewDay
+
+    def rows(self, labels: dict[str, str]) -> list[tuple[str, int, int]]:
+        """(label, before, after) per step, the steps of either side."""
+        codes = list(dict.fromkeys([*self.before.by_step, *self.after.by_step]))
+        return [
+            (
+                labels.get(code, code),
+                self.before.by_step.get(code, 0),
+                self.after.by_step.get(code, 0),
+            )
+            for code in codes
+        ]
+
+
+def strategy_change_preview(*, company: Company, day: dt.date, change: Any) -> PreviewComparison:
+    """Run ``change()`` (which edits the company's strategies) in a transaction that is
+    rolled back, and compare what the run of ``day`` would create without and with it.
+    A change that fails raises its own error; nothing is ever kept."""
+    (before,) = dunning_preview(company=company, start=day, days=1)
+    with transaction.atomic():
+        change()
+        (after,) = dunning_preview(company=company, start=day, days=1)
+        transaction.set_rollback(True)
+    return PreviewComparison(day=day, before=before, after=after)
+
+
+# --------------------------------------------------------------------------------------
 # The run
 # --------------------------------------------------------------------------------------
 
@@ -619,6 +738,18 @@ def customer_exclude(*, customer: Customer, reason: str, user: Any = None) -> Ex
 
 def customer_include(*, customer: Customer) -> None:
     Exclusion.objects.filter(customer=customer).delete()
+
+
+def suspension_end(*, suspension: Suspension, on: dt.date) -> Suspension | None:
+    """End a suspension so that the flow resumes on ``on``; one that has not started by
+    then is simply removed (returns None)."""
+    if suspension.starts_on >= on:
+        suspension.delete()
+        return None
+    if suspension.until > on:
+        suspension.until = on
+        suspension.save(update_fields=["until"])
+    return suspension
 
 
 def customer_suspend(
