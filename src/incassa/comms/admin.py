@@ -7,7 +7,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, QuerySet
+from django.db.models import QuerySet
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -26,9 +26,10 @@ from incassa.comms.models import (
     PrintBatch,
     TemplateVersion,
 )
+from incassa.comms.selectors import preview_customers
 from incassa.core.admin import ReadOnlyMixin
 from incassa.ledger.admin import CompanyScopedMixin
-from incassa.ledger.models import Customer, Receivable, ReceivableStatus
+from incassa.ledger.models import Customer
 
 
 @admin.register(InterestRate)
@@ -192,20 +193,6 @@ class MessageTemplateAdmin(CompanyScopedMixin, admin.ModelAdmin):
         response = HttpResponse(result.pdf, content_type="application/pdf")
         response["Content-Disposition"] = f'inline; filename="{result.pdf_name}"'
         return response
-
-
-def preview_customers(company_id: int, *, limit: int = 30) -> list[Customer]:
-    """The customers most worth previewing on: those with the most open amount."""
-    ids = (
-        Receivable.objects.filter(company_id=company_id, status=ReceivableStatus.OPEN)
-        .values("customer_id")
-        .order_by()
-        .annotate(n=Count("id"))
-        .order_by("-n")
-        .values_list("customer_id", flat=True)[:limit]
-    )
-    customers = Customer.objects.in_bulk(list(ids))
-    return [customers[i] for i in ids if i in customers]
 
 
 # --------------------------------------------------------------------------------------

@@ -289,7 +289,7 @@ def _payment_context(payment: Payment | None) -> dict | None:
     }
 
 
-def _common_context(language: str, letterhead: Letterhead, title: str) -> dict:
+def common_context(language: str, letterhead: Letterhead, title: str) -> dict:
     return {
         "language": language,
         "title": title,
@@ -311,7 +311,7 @@ def _url_fetcher():
     return URLFetcher(allowed_protocols={"data"}, timeout=1)
 
 
-def _write_pdf(html: str) -> bytes:
+def write_pdf(html: str) -> bytes:
     import weasyprint
 
     document = weasyprint.HTML(string=html, base_url=None, url_fetcher=_url_fetcher())
@@ -322,7 +322,7 @@ def render_letter(letter: Letter) -> bytes:
     """The letter as an A4 PDF, its address placed for a right-window envelope."""
     with translation.override(letter.language):
         context = {
-            **_common_context(letter.language, letter.letterhead, letter.subject),
+            **common_context(letter.language, letter.letterhead, letter.subject),
             "letter": letter,
             "recipient": _party_context(letter.recipient),
             "address_prefix": _ADDRESS_PREFIX.get(letter.language, ""),
@@ -330,7 +330,7 @@ def render_letter(letter: Letter) -> bytes:
             "payment": _payment_context(letter.payment),
         }
         html = render_to_string("comms/documents/letter.html", context)
-    return _write_pdf(html)
+    return write_pdf(html)
 
 
 def render_statement(statement: Statement) -> bytes:
@@ -350,7 +350,7 @@ def render_statement(statement: Statement) -> bytes:
             for item in statement.items
         ]
         context = {
-            **_common_context(
+            **common_context(
                 statement.language, statement.letterhead, gettext("Statement of account")
             ),
             "statement": statement,
@@ -367,7 +367,7 @@ def render_statement(statement: Statement) -> bytes:
             "payment": _payment_context(statement.payment),
         }
         html = render_to_string("comms/documents/statement.html", context)
-    return _write_pdf(html)
+    return write_pdf(html)
 
 
 def render_cover(
@@ -378,7 +378,7 @@ def render_cover(
     with translation.override(language):
         title = gettext("Dispatch list of %(date)s") % {"date": format_day(day)}
         context = {
-            **_common_context(language, letterhead, title),
+            **common_context(language, letterhead, title),
             "entries": [
                 {"entry": entry, **_party_context(entry.recipient)}
                 for entry in sorted(entries, key=lambda entry: entry.position)
@@ -389,7 +389,7 @@ def render_cover(
             "pages": sum(entry.pages for entry in entries),
         }
         html = render_to_string("comms/documents/cover.html", context)
-    return _write_pdf(html)
+    return write_pdf(html)
 
 
 # --- PDF utilities --------------------------------------------------------------------------

@@ -8,6 +8,7 @@ import re
 from decimal import Decimal
 
 from django.conf import settings
+from django.db.models import Count
 from django.utils import translation
 from django.utils.translation import gettext as _
 from stdnum.iso7064 import mod_97_10
@@ -280,3 +281,17 @@ def customer_messages(*, customer: Customer, limit: int = 20) -> list[Message]:
         .select_related("template_version__template")
         .order_by("-created_at", "-id")[:limit]
     )
+
+
+def preview_customers(company_id: int, *, limit: int = 30) -> list[Customer]:
+    """The customers most worth previewing on: those with the most open amount."""
+    ids = (
+        Receivable.objects.filter(company_id=company_id, status=ReceivableStatus.OPEN)
+        .values("customer_id")
+        .order_by()
+        .annotate(n=Count("id"))
+        .order_by("-n")
+        .values_list("customer_id", flat=True)[:limit]
+    )
+    customers = Customer.objects.in_bulk(list(ids))
+    return [customers[i] for i in ids if i in customers]

@@ -172,7 +172,7 @@ class Draft:
     receivable_ids: list[int] = field(default_factory=list)
 
 
-def _letterhead(company: Company) -> documents.Letterhead:
+def company_letterhead(company: Company) -> documents.Letterhead:
     logo, mime = None, "image/png"
     if company.logo:
         try:
@@ -293,7 +293,7 @@ def draft(
         raise CommsError(
             _("The template %(name)s does not render: %(error)s") % {"name": template, "error": exc}
         ) from exc
-    letterhead = _letterhead(company)
+    letterhead = company_letterhead(company)
     payment = _payment(company, facts)
     with translation.override(language):
         if medium in ELECTRONIC_MEDIA and medium != Medium.PEC:
@@ -862,7 +862,7 @@ def print_batch_create(*, company: Company, day: dt.date, user: Any = None) -> P
         for message in letters:
             with message.document.open("rb") as handle:
                 pdfs.append(handle.read())
-        letterhead = _letterhead(company)
+        letterhead = company_letterhead(company)
         language = settings.LANGUAGE_CODE
         cover = documents.render_cover(
             [

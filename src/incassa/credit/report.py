@@ -31,7 +31,7 @@ from django.utils.translation import gettext, ngettext
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-from incassa.comms.documents import _page_counter_css, _write_pdf
+from incassa.comms.documents import _page_counter_css, write_pdf
 from incassa.core.formatting import current_locale, format_day, format_money
 from incassa.credit import kpi
 from incassa.credit.analysis import Analysis
@@ -606,4 +606,4 @@ def render_pdf(
 ) -> bytes:
     """The same report as an A4 PDF (the page's print CSS), by WeasyPrint."""
     # The responsive rules are left out: WeasyPrint knows no media features and would warn.
-    return _write_pdf(_render(analysis, language, company_name, sources, for_print=True))
+    return write_pdf(_render(analysis, language, company_name, sources, for_print=True))
