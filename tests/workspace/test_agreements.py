@@ -27,6 +27,7 @@ from incassa.workspace.agreements import (
     agreements_review,
     case_close,
     case_open,
+    dispute_change,
     dispute_open,
     dispute_update,
     plan_cancel,
@@ -278,6 +279,47 @@ def test_dispute_holds_until_resolved(company, alfa, user_with_membership):
         dispute_update(dispute=dispute, status=DisputeStatus.OPEN)
     with pytest.raises(AgreementError, match="Unknown reason"):
         dispute_open(customer=alfa, items=items("A1"), reason="weather")
+
+
+def test_dispute_change_owner_deadline_note_and_status(company, alfa, user_with_membership):
+    dispute = dispute_open(
+        customer=alfa, items=items("A2"), reason=DisputeReason.PRICE, today=START
+    )
+    dispute = dispute_change(
+        dispute=dispute,
+        status=DisputeStatus.OPEN,
+        owner=user_with_membership,
+        deadline=d("15/04/2026"),
+        note="Chiesto listino",
+        today=START,
+    )
+    assert (dispute.owner, dispute.deadline) == (user_with_membership, d("15/04/2026"))
+    assert dispute.description.endswith("Chiesto listino")
+    with pytest.raises(AgreementError, match="Nothing to change"):
+        dispute_change(
+            dispute=dispute,
+            status=DisputeStatus.OPEN,
+            owner=user_with_membership,
+            deadline=d("15/04/2026"),
+            today=START,
+        )
+    with pytest.raises(AgreementError, match="in the past"):
+        dispute_change(
+            dispute=dispute,
+            status=DisputeStatus.OPEN,
+            owner=None,
+            deadline=START - dt.timedelta(days=1),
+            today=START,
+        )
+    dispute = dispute_change(
+        dispute=dispute,
+        status=DisputeStatus.RESOLVED_CREDIT_NOTE,
+        owner=user_with_membership,
+        deadline=d("15/04/2026"),
+        note="NC 12",
+        today=START,
+    )
+    assert (dispute.status, dispute.resolution) == (DisputeStatus.RESOLVED_CREDIT_NOTE, "NC 12")
 
 
 # --------------------------------------------------------------------------------------

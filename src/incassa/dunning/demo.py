@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+from collections.abc import Callable
 
 from django.conf import settings
 from django.test.utils import override_settings
+from django.utils import timezone
 
 from incassa.dunning.models import MESSAGE_CHANNELS, Action, ActionStatus
 from incassa.dunning.services import action_approve, action_mark_done, dunning_run
@@ -26,11 +28,18 @@ WRITTEN_DAYS = 3
 
 
 def demo_days_play(
-    *, company: Company, start: dt.date, until: dt.date, written_from: dt.date | None = None
+    *,
+    company: Company,
+    start: dt.date,
+    until: dt.date,
+    written_from: dt.date | None = None,
+    on_day: Callable[[Company, dt.date], object] | None = None,
 ) -> int:
     """Run the engine for each day from ``start`` to the day before ``until``; returns the
     number of actions created. Messages are written from ``written_from`` (default: the
-    last ``WRITTEN_DAYS`` days before ``until``)."""
+    last ``WRITTEN_DAYS`` days before ``until``). ``on_day(company, day)`` runs after each
+    day's run, before the operators' routine: the collectors' work (calls with their
+    outcomes) lives in a later app."""
     from incassa.comms.services import CommsError, outbox_deliver, print_batch_create
 
     created = 0
@@ -44,14 +53,33 @@ def demo_days_play(
         INCASSA_DELIVERY_JOURNAL=demo_mail / "journal.jsonl",
     ):
         while day < until:
+            started = timezone.now()
             created += dunning_run(company=company, as_of=day).actions
+            if on_day is not None:
+                on_day(company, day)
             _operators_work(company, day - dt.timedelta(days=OPERATOR_DELAY), written_from)
             if day >= written_from:
                 outbox_deliver(company=company, today=day)
                 with contextlib.suppress(CommsError):  # no letter that day
                     print_batch_create(company=company, day=day)
+            _date_the_day(company, day, since=started)
             day += dt.timedelta(days=1)
     return created
+
+
+def _date_the_day(company: Company, day: dt.date, *, since: dt.datetime) -> None:
+    """What the services stamped with the real clock while playing ``day`` (sent, done,
+    approved, posted) happened on ``day``: the histories and the effectiveness figures
+    read these dates."""
+    from incassa.comms.models import Message, PrintBatch
+
+    zone = timezone.get_current_timezone()
+    moment = dt.datetime.combine(day, dt.time(17, 0), tzinfo=zone)
+    actions = Action.objects.filter(company=company)
+    for field in ("sent_at", "done_at", "decided_at"):
+        actions.filter(**{f"{field}__gte": since}).update(**{field: moment})
+    Message.objects.filter(company=company, sent_at__gte=since).update(sent_at=moment)
+    PrintBatch.objects.filter(company=company, posted_at__gte=since).update(posted_at=moment)
 
 
 def _operators_work(company: Company, up_to: dt.date, written_from: dt.date) -> None:

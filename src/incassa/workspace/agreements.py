@@ -326,6 +326,43 @@ def dispute_update(
     return dispute
 
 
+def dispute_change(
+    *,
+    dispute: Dispute,
+    status: str,
+    owner: Any,
+    deadline: dt.date | None,
+    note: str = "",
+    today: dt.date | None = None,
+) -> Dispute:
+    """Change what an operator may change on an open dispute at once: its owner, its
+    deadline (not in the past), its status (through ``dispute_update``, which resolves it)
+    and a note added to its description."""
+    today = _today(today)
+    with transaction.atomic():
+        locked = Dispute.objects.select_for_update().get(pk=dispute.pk)
+        if locked.is_resolved:
+            raise AgreementError(_("This dispute is already resolved."))
+        changes: dict[str, Any] = {}
+        if (owner.pk if owner else None) != locked.owner_id:
+            changes["owner"] = owner
+        if deadline != locked.deadline:
+            if deadline is not None and deadline < today:
+                raise AgreementError(_("The deadline cannot be in the past."))
+            changes["deadline"] = deadline
+        if status == locked.status and not changes and not note:
+            raise AgreementError(_("Nothing to change."))
+        if changes:
+            Dispute.objects.filter(pk=locked.pk).update(**changes)
+        if status != locked.status:
+            dispute_update(dispute=locked, status=status, note=note, today=today)
+        elif note:
+            description = f"{locked.description}\n{note}".strip()
+            Dispute.objects.filter(pk=locked.pk).update(description=description)
+    locked.refresh_from_db()
+    return locked
+
+
 # --------------------------------------------------------------------------------------
 # Repayment plans
 # --------------------------------------------------------------------------------------
@@ -542,11 +579,14 @@ def case_open(
     items: Iterable[Receivable],
     agency: str,
     kind: str = "agency",
+    reference: str = "",
+    note: str = "",
     user: Any = None,
     today: dt.date | None = None,
 ) -> Case:
     """Hand ``items`` over to an agency or a lawyer: they leave the automatic flow (a
-    ``MANUAL`` hold "handed over") while the case is open."""
+    ``MANUAL`` hold "handed over") while the case is open. ``reference`` is the agency's
+    file number."""
     today = _today(today)
     if not agency.strip():
         raise AgreementError(_("Name the agency or lawyer."))
@@ -561,6 +601,8 @@ def case_open(
             customer=customer,
             agency=agency,
             kind=kind,
+            reference=reference.strip(),
+            note=note.strip(),
             handed_over_on=today,
             handed_over_amount=sum((item.open_amount for item in found), Decimal(0)),
             created_by=recorded_user(user),

@@ -1,20 +1,74 @@
-"""Read queries of the workspace: an operator's worklist and the punctuality of tasks."""
+"""Read queries of the workspace: an operator's worklist, the punctuality of tasks, and what
+the effectiveness statistics read (set-based: a handful of queries whatever the size)."""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, NamedTuple
 
+import polars as pl
+from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db.models import Count, F, Max, OuterRef, Q, Subquery, Sum
-from django.db.models.functions import TruncDate, TruncWeek
+from django.db.models import Case as SqlCase
+from django.db.models import (
+    CharField,
+    Count,
+    F,
+    Max,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import Cast, TruncDate, TruncWeek
+from django.utils import timezone
 
-from incassa.core.fields import MoneyField
+from incassa.core import bulk
+from incassa.core.fields import MoneyField, from_cents
 from incassa.credit.models import ItemCriticality
-from incassa.ledger.models import Company, Customer, Receivable, ReceivableStatus
-from incassa.workspace.models import Task, TaskStatus
+from incassa.dunning.models import (
+    Action,
+    ActionStatus,
+    CategoryStrategy,
+    Channel,
+    CustomerStrategy,
+    ItemProgress,
+    ItemStep,
+    ItemStepStatus,
+    Step,
+    Strategy,
+)
+from incassa.ledger.models import (
+    Company,
+    Customer,
+    ImportKind,
+    ImportRun,
+    ImportStatus,
+    Receivable,
+    ReceivableEvent,
+    ReceivableStatus,
+)
+from incassa.workspace import effectiveness as eff
+from incassa.workspace.models import (
+    Activity,
+    ActivityKind,
+    Case,
+    CaseOutcome,
+    Dispute,
+    PlanStatus,
+    Promise,
+    PromiseStatus,
+    RepaymentPlan,
+    Task,
+    TaskStatus,
+)
+from incassa.workspace.models.agreements import DISPUTE_RESOLVED
 from incassa.workspace.work import operator_expression
 
 
@@ -117,3 +171,452 @@ def punctuality(*, company: Company, start: dt.date, end: dt.date) -> list[Punct
 
 def _as_date(value: dt.date | dt.datetime) -> dt.date:
     return value.date() if isinstance(value, dt.datetime) else value
+
+
+# --------------------------------------------------------------------------------------
+# Effectiveness: the contacts of a period and what the ledger says followed them
+# --------------------------------------------------------------------------------------
+
+# Customer ids are passed to IN lists this many at a time.
+IN_CHUNK = 500
+GONE_OUT = (ActionStatus.SENT, ActionStatus.DONE)
+
+
+def _chunks(ids: Iterable[int], size: int = IN_CHUNK) -> Iterator[list[int]]:
+    ids = sorted(set(ids))
+    for start in range(0, len(ids), size):
+        yield ids[start : start + size]
+
+
+def _as_text(expression: Any) -> Cast:
+    """A date or a moment as text on both databases (SQLite returns text, PostgreSQL a
+    date or a datetime: raw rows need one type)."""
+    return Cast(expression, output_field=CharField())
+
+
+def _frame(
+    queryset: QuerySet, schema: dict[str, pl.DataType], dates: Sequence[str] = ()
+) -> pl.DataFrame:
+    """The rows of a ``values_list`` queryset, compiled by the ORM and read raw (money in
+    cents, ``dates`` as text) into a frame with ``schema``'s columns, in the queryset's
+    order, without a Python object per value."""
+    raw = {c: pl.Utf8 if c in dates else t for c, t in schema.items()}
+    sql, params = queryset.order_by().query.sql_with_params()
+    frame = bulk.fetch_frame(sql, params, raw)
+    return frame.with_columns(pl.col(c).str.slice(0, 10).str.to_date("%Y-%m-%d") for c in dates)
+
+
+def _local_day(column: str) -> pl.Expr:
+    """The day in TIME_ZONE of a moment read as text. Django keeps moments in UTC: as
+    ``YYYY-MM-DD HH:MM:SS[.ffffff]`` on SQLite, and PostgreSQL writes them out in the
+    session's zone, which Django sets to UTC. (SQLite's ``TruncDate`` calls Python once per
+    row: 160,000 actions took 7 s.)"""
+    return (
+        pl.col(column)
+        .str.slice(0, 19)
+        .str.to_datetime("%Y-%m-%d %H:%M:%S", time_zone="UTC")
+        .dt.convert_time_zone(settings.TIME_ZONE)
+        .dt.date()
+    )
+
+
+def _local_midnight(day: dt.date) -> dt.datetime:
+    return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
+
+
+def observed_until(*, company: Company, today: dt.date) -> dt.date:
+    """The day of the last snapshot applied (payments are known up to it), or ``today``
+    when nothing was ever imported."""
+    last = ImportRun.objects.filter(
+        company=company,
+        kind=ImportKind.RECEIVABLES,
+        status=ImportStatus.APPLIED,
+        as_of__lte=today,
+    ).aggregate(last=Max("as_of"))["last"]
+    return last or today
+
+
+def effectiveness_actions(*, company: Company, start: dt.date, end: dt.date) -> QuerySet[Action]:
+    """The engine's actions that went out from ``start`` to ``end``, by the day (in
+    TIME_ZONE) they were sent (a message) or done (a call, a hand-over), else their
+    scheduled day. Compared as moments, so that no function runs per row."""
+    since, until = _local_midnight(start), _local_midnight(end + dt.timedelta(days=1))
+    return Action.objects.filter(
+        Q(sent_at__gte=since, sent_at__lt=until)
+        | Q(sent_at=None, done_at__gte=since, done_at__lt=until)
+        | Q(sent_at=None, done_at=None, scheduled_on__gte=start),
+        company=company,
+        status__in=GONE_OUT,
+        scheduled_on__lte=end,
+    )
+
+
+def effectiveness_activities(
+    *, company: Company, start: dt.date, end: dt.date
+) -> QuerySet[Activity]:
+    return Activity.objects.filter(
+        company=company,
+        happened_at__gte=_local_midnight(start),
+        happened_at__lt=_local_midnight(end + dt.timedelta(days=1)),
+    )
+
+
+def effectiveness_inputs(
+    *, company: Company, start: dt.date, end: dt.date, today: dt.date
+) -> eff.Inputs:
+    """Everything ``effectiveness.effectiveness`` needs for the contacts from ``start`` to
+    ``end`` (both included)."""
+    return _gather(company=company, start=start, end=end, today=today)[0]
+
+
+def _gather(
+    *, company: Company, start: dt.date, end: dt.date, today: dt.date
+) -> tuple[eff.Inputs, dict[int, Decimal]]:
+    """The inputs, and each customer's overdue amount today. Eleven queries whatever the
+    size. Large sets are read by scans and joined in memory rather than looked up row by
+    row (on SQLite, 570,000 items looked up by id took 5.5 s; the company's 1,000,000 read
+    in one scan 2.7 s): the company's items in one scan, the item steps of a superset of
+    the period's actions (an index-only range), the events after ``start`` within the
+    company's range of item ids."""
+    if end < start:
+        raise ValueError("the period ends before it starts")
+    actions = (
+        _frame(
+            effectiveness_actions(company=company, start=start, end=end)
+            .annotate(
+                sent=_as_text("sent_at"),
+                done=_as_text("done_at"),
+                scheduled=_as_text("scheduled_on"),
+            )
+            .values_list(
+                "pk",
+                "customer_id",
+                "sent",
+                "done",
+                "scheduled",
+                "step_id",
+                "step__strategy_id",
+                "channel",
+            ),
+            {
+                "action_id": pl.Int64,
+                "customer_id": pl.Int64,
+                "sent": pl.Utf8,
+                "done": pl.Utf8,
+                "scheduled_on": pl.Date,
+                "step_id": pl.Int64,
+                "strategy_id": pl.Int64,
+                "channel": pl.Utf8,
+            },
+            dates=["scheduled_on"],
+        )
+        .with_columns(
+            pl.coalesce(_local_day("sent"), _local_day("done"), "scheduled_on").alias("day")
+        )
+        .drop("sent", "done")
+    )
+    links = eff.empty("action_items")
+    if not actions.is_empty():
+        candidates = Action.objects.filter(
+            company=company,
+            status__in=GONE_OUT,
+            scheduled_on__gte=actions["scheduled_on"].min(),
+            scheduled_on__lte=end,
+        )
+        links = _frame(
+            ItemStep.objects.filter(action_id__in=candidates.values("pk"))
+            .exclude(status__in=[ItemStepStatus.CANCELLED, ItemStepStatus.SKIPPED])
+            .values_list("action_id", "receivable_id"),
+            eff.SCHEMAS["action_items"],
+        ).join(actions.select("action_id"), on="action_id", how="semi")
+    activities = effectiveness_activities(company=company, start=start, end=end)
+    activity_links = _frame(
+        Activity.items.through.objects.filter(activity__in=activities.values("pk")).values_list(
+            "activity_id", "receivable_id"
+        ),
+        eff.SCHEMAS["activity_items"],
+    )
+    activities = _frame(
+        activities.annotate(at=_as_text("happened_at")).values_list(
+            "pk", "customer_id", "at", "kind"
+        ),
+        {**eff.SCHEMAS["activities"], "day": pl.Utf8},
+    ).with_columns(_local_day("day").alias("day"))
+    every_item = _frame(
+        Receivable.objects.filter(company=company)
+        .annotate(
+            due=_as_text("due_date"),
+            owed=SqlCase(
+                When(status=ReceivableStatus.CLOSED, then=Value(0)),
+                default=F("open_amount"),
+                output_field=MoneyField(),
+            ),
+        )
+        .values_list("pk", "customer_id", "due", "owed"),
+        eff.SCHEMAS["items"],
+        dates=["due_date"],
+    )
+    overdue = dict(
+        every_item.filter(pl.col("due_date") < today)
+        .group_by("customer_id")
+        .agg(pl.col("open_amount").sum())
+        .iter_rows()
+    )
+    # The items a contact names, and those of customers with activities due before ``end``
+    # (an activity that names none concerns its customer's items late on its day).
+    named = pl.concat([links.select("item_id"), activity_links.select("item_id")])
+    items = every_item.filter(
+        pl.col("item_id").is_in(named["item_id"].implode())
+        | (
+            pl.col("customer_id").is_in(activities["customer_id"].implode())
+            & (pl.col("due_date") < end)
+        )
+    )
+    events = eff.empty("events")
+    if not items.is_empty():
+        events = _frame(
+            ReceivableEvent.objects.filter(
+                on_date__gt=start,
+                receivable_id__gte=every_item["item_id"].min(),
+                receivable_id__lte=every_item["item_id"].max(),
+            )
+            .annotate(on=_as_text("on_date"))
+            .values_list("receivable_id", "on", "pk", "amount_before"),
+            eff.SCHEMAS["events"],
+            dates=["on_date"],
+        ).join(items.select("item_id"), on="item_id", how="semi")
+    inputs = eff.Inputs(
+        observed_until=observed_until(company=company, today=today),
+        actions=actions,
+        action_items=links,
+        activities=activities,
+        activity_items=activity_links,
+        items=items,
+        events=events,
+        finished=_finished_items(company),
+        broken_promises=_frame(
+            Promise.objects.filter(
+                company=company,
+                status=PromiseStatus.BROKEN,
+                closed_on__gte=start,
+                closed_on__lte=end,
+            )
+            .values("customer_id")
+            .annotate(count=Count("pk"))
+            .values_list("customer_id", "count"),
+            eff.SCHEMAS["broken_promises"],
+        ),
+        broken_plans=_frame(
+            RepaymentPlan.objects.filter(
+                company=company,
+                status=PlanStatus.BROKEN,
+                broken_on__gte=start,
+                broken_on__lte=end,
+            )
+            .values("customer_id")
+            .annotate(count=Count("pk"))
+            .values_list("customer_id", "count"),
+            eff.SCHEMAS["broken_plans"],
+        ),
+    )
+    return inputs, {customer: from_cents(cents) for customer, cents in overdue.items()}
+
+
+def _last_steps(company: Company) -> dict[int, Step]:
+    """Each strategy's last step, by the step's id."""
+    last: dict[int, Step] = {}
+    for step in Step.objects.filter(strategy__company=company).order_by("strategy_id", "position"):
+        last[step.strategy_id] = step
+    return {step.pk: step for step in last.values()}
+
+
+def _finished_items(company: Company) -> pl.DataFrame:
+    """Open items at the last step of their strategy, unless handed over to an agency (a
+    case not withdrawn) or in a dispute not yet resolved."""
+    last = _last_steps(company)
+    handed_over = Case.items.through.objects.filter(case__company=company).exclude(
+        case__outcome=CaseOutcome.WITHDRAWN
+    )
+    disputed = Dispute.items.through.objects.filter(dispute__company=company).exclude(
+        dispute__status__in=DISPUTE_RESOLVED
+    )
+    frame = _frame(
+        ItemProgress.objects.filter(
+            step_id__in=list(last),
+            receivable__company=company,
+            receivable__status=ReceivableStatus.OPEN,
+        )
+        .exclude(receivable_id__in=handed_over.values("receivable_id"))
+        .exclude(receivable_id__in=disputed.values("receivable_id"))
+        .annotate(on=_as_text("reached_on"))
+        .values_list("receivable__customer_id", "pk", "on", "receivable__open_amount", "step_id"),
+        {
+            "customer_id": pl.Int64,
+            "item_id": pl.Int64,
+            "reached_on": pl.Date,
+            "open_amount": pl.Int64,
+            "step_id": pl.Int64,
+        },
+        dates=["reached_on"],
+    )
+    escalations = [pk for pk, step in last.items() if step.channel == Channel.ESCALATION]
+    return frame.with_columns(pl.col("step_id").is_in(escalations).alias("handed_over")).drop(
+        "step_id"
+    )
+
+
+@dataclass(frozen=True)
+class EffectivenessRow:
+    """One line of an effectiveness table: a step, channel, activity type or strategy."""
+
+    key: str
+    label: Any  # str, or a lazily translated one
+    detail: Any  # the step's strategy and channel; empty elsewhere
+    figures: eff.Figures
+
+    def as_json(self) -> dict:
+        return {"key": self.key, "label": str(self.label), **self.figures.as_json()}
+
+
+@dataclass(frozen=True)
+class NotWorking:
+    """A customer for whom the activities done are not working."""
+
+    customer: Customer
+    overdue_amount: Decimal  # today
+    strategy: Strategy | None  # the one it follows now
+    flag: eff.Flag
+
+    def as_json(self) -> dict:
+        return {
+            "customer": self.customer.code,
+            "name": self.customer.name,
+            "overdue_amount": f"{self.overdue_amount:.2f}",
+            "strategy": self.strategy.code if self.strategy else None,
+            **self.flag.as_json(),
+        }
+
+
+@dataclass(frozen=True)
+class EffectivenessReport:
+    start: dt.date
+    end: dt.date
+    today: dt.date
+    observed_until: dt.date
+    steps: list[EffectivenessRow]
+    channels: list[EffectivenessRow]
+    activity_kinds: list[EffectivenessRow]
+    strategies: list[EffectivenessRow]
+    actions: eff.Figures  # every action of the period
+    activities: eff.Figures  # every activity of the period
+    not_working: list[NotWorking]
+
+    def as_json(self) -> dict:
+        return {
+            "from": self.start.isoformat(),
+            "to": self.end.isoformat(),
+            "observed_until": self.observed_until.isoformat(),
+            "horizons": list(eff.HORIZONS),
+            "actions": self.actions.as_json(),
+            "activities": self.activities.as_json(),
+            **{
+                name: [row.as_json() for row in getattr(self, name)]
+                for name in ("steps", "channels", "activity_kinds", "strategies")
+            },
+            "not_working": [entry.as_json() for entry in self.not_working],
+        }
+
+
+def effectiveness_report(
+    *, company: Company, start: dt.date, end: dt.date, today: dt.date
+) -> EffectivenessReport:
+    """The effectiveness of the contacts from ``start`` to ``end`` and the customers for
+    whom they are not working, labelled and ordered for a page or a command."""
+    inputs, overdue = _gather(company=company, start=start, end=end, today=today)
+    result = eff.effectiveness(inputs, today=today)
+    tables = result.tables
+    steps = {
+        step.pk: step
+        for step in Step.objects.filter(strategy__company=company).select_related("strategy")
+    }
+    strategies = {step.strategy_id: step.strategy for step in steps.values()}
+    step_rows = sorted(
+        (
+            EffectivenessRow(
+                key=str(pk),
+                label=steps[pk].name,
+                detail=f"{steps[pk].strategy.name} · {steps[pk].get_channel_display()}",
+                figures=figures,
+            )
+            for pk, figures in tables[eff.Dimension.STEP].items()
+        ),
+        key=lambda row: (steps[int(row.key)].strategy.code, steps[int(row.key)].position),
+    )
+    return EffectivenessReport(
+        start=start,
+        end=end,
+        today=today,
+        observed_until=result.observed_until,
+        steps=step_rows,
+        channels=_choice_rows(Channel, tables[eff.Dimension.CHANNEL]),
+        activity_kinds=_choice_rows(ActivityKind, tables[eff.Dimension.ACTIVITY_KIND]),
+        strategies=sorted(
+            (
+                EffectivenessRow(key=str(pk), label=strategies[pk].name, detail="", figures=figures)
+                for pk, figures in tables[eff.Dimension.STRATEGY].items()
+            ),
+            key=lambda row: strategies[int(row.key)].code,
+        ),
+        actions=result.totals[eff.ACTION],
+        activities=result.totals[eff.ACTIVITY],
+        not_working=_not_working(company, result.flags, overdue),
+    )
+
+
+def _choice_rows(choices: Any, figures: dict[Any, eff.Figures]) -> list[EffectivenessRow]:
+    """Rows in the order of the choices (an unknown value, from older data, last)."""
+    order = {value: position for position, value in enumerate(choices.values)}
+    labels = dict(choices.choices)
+    return [
+        EffectivenessRow(key=key, label=labels.get(key, key), detail="", figures=figures[key])
+        for key in sorted(figures, key=lambda k: (order.get(k, len(order)), k))
+    ]
+
+
+def _not_working(
+    company: Company, flags: list[eff.Flag], overdue: dict[int, Decimal]
+) -> list[NotWorking]:
+    """The flagged customers with what they owe today and the strategy they follow, the
+    largest overdue amount first. Two queries per IN_CHUNK customers, and two more."""
+    by_customer = {flag.customer_id: flag for flag in flags}
+    customers: dict[int, Customer] = {}
+    own: dict[int, Strategy] = {}
+    for chunk in _chunks(by_customer):
+        customers.update(
+            Customer.objects.filter(company=company, pk__in=chunk).in_bulk(field_name="pk")
+        )
+        own.update(
+            (row.customer_id, row.strategy)
+            for row in CustomerStrategy.objects.filter(customer_id__in=chunk).select_related(
+                "strategy"
+            )
+        )
+    categories = {c.category_id for c in customers.values() if c.category_id is not None}
+    by_category = {
+        row.category_id: row.strategy
+        for row in CategoryStrategy.objects.filter(category_id__in=categories).select_related(
+            "strategy"
+        )
+    }
+    default = Strategy.objects.filter(company=company, is_default=True).first()
+    entries = [
+        NotWorking(
+            customer=customer,
+            overdue_amount=overdue.get(pk, Decimal("0.00")),
+            strategy=own.get(pk) or by_category.get(customer.category_id) or default,
+            flag=by_customer[pk],
+        )
+        for pk, customer in customers.items()
+    ]
+    entries.sort(key=lambda e: (-e.overdue_amount, -e.flag.finished_amount, e.customer.code))
+    return entries

@@ -299,6 +299,10 @@ class Case(models.Model):
     )
     handed_over_on = models.DateField(_("handed over on"))
     handed_over_amount = MoneyField(_("amount handed over"))
+    reference = models.CharField(
+        _("reference"), max_length=100, blank=True, help_text=_("The agency's file number.")
+    )
+    note = models.TextField(_("note"), blank=True)
     status = models.CharField(
         _("status"), max_length=10, choices=CaseStatus.choices, default=CaseStatus.OPEN
     )

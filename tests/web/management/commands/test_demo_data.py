@@ -9,6 +9,7 @@ from django.core.management import call_command
 
 from incassa.dunning.models import Action, ActionStatus, ItemStep
 from incassa.ledger.models import Company, Customer, ImportRun, Membership, Receivable, Role
+from incassa.workspace.models import Activity, Promise
 
 
 def summary(company: Company) -> tuple[list[str], Decimal, int]:
@@ -34,6 +35,10 @@ def test_command_prints_a_fresh_login_each_time(db):
     assert ItemStep.objects.values("step__code").distinct().count() >= 6
     assert Action.objects.filter(status=ActionStatus.CREATED).exists()
     assert Action.objects.filter(status=ActionStatus.SENT).exists()
+    # The team called the debtors of the last weeks: activities and agreements to look at.
+    assert user.has_perm("workspace.view_promise")
+    assert Membership.objects.filter(company__code="demo", role=Role.COLLECTOR).count() == 2
+    assert Activity.objects.exists() and Promise.objects.exists()
     before = summary(Company.objects.get(code="demo"))
     first_run = ImportRun.objects.order_by("id").first().pk
 

@@ -18,6 +18,7 @@ from incassa.core.formatting import format_money, format_number
 from incassa.dunning.demo import WRITTEN_DAYS, demo_days_play
 from incassa.ledger.demo import DEFAULT_COMPANY_CODE, DEFAULT_SEED, demo_portfolio_build
 from incassa.ledger.selectors import ledger_summary
+from incassa.workspace.demo import demo_team_build, demo_work_play
 
 
 def _date(value: str):
@@ -32,13 +33,27 @@ def _date(value: str):
 def _dunning_permissions(username: str) -> None:
     """The demo login, a credit manager, may also work in the admin: approve actions, manage
     holds, edit the message templates (with their live preview), print the day's letters,
-    record credit events and weights."""
+    record credit events and weights, look at the team's tasks and agreements."""
     from django.contrib.auth import get_user_model
     from django.contrib.auth.models import Permission
 
     user = get_user_model().objects.get(username=username)
     user.user_permissions.add(
-        *Permission.objects.filter(content_type__app_label__in=["dunning", "comms", "credit"])
+        *Permission.objects.filter(
+            content_type__app_label__in=["dunning", "comms", "credit", "workspace"]
+        )
+    )
+
+
+def _play(company, day: dt.date, until: dt.date, as_of: dt.date) -> None:
+    """The days between two snapshots: the engine's runs and the team's calls."""
+    demo_team_build(company=company)
+    demo_days_play(
+        company=company,
+        start=day,
+        until=until,
+        written_from=as_of - dt.timedelta(days=WRITTEN_DAYS),
+        on_day=lambda company, day: demo_work_play(company=company, day=day, today=as_of),
     )
 
 
@@ -78,12 +93,7 @@ class Command(BaseCommand):
             company_code=options["company"],
             seed=options["seed"],
             if_empty=options["if_empty"],
-            after_snapshot=lambda company, day, until: demo_days_play(
-                company=company,
-                start=day,
-                until=until,
-                written_from=as_of - dt.timedelta(days=WRITTEN_DAYS),
-            ),
+            after_snapshot=lambda company, day, until: _play(company, day, until, as_of),
         )
         _dunning_permissions(result.username)
         company = result.company
