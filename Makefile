@@ -38,6 +38,7 @@ format: install
 	$(BIN)/ruff format src tests benchmarks scripts
 
 test: install messages lint
+	sh scripts/browser-deps
 	$(BIN)/pytest -n 2
 
 bench: install messages

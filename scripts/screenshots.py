@@ -54,6 +54,16 @@ def _wait(url: str) -> None:
     raise RuntimeError(f"{url} did not answer")
 
 
+# Writes the demo portfolio's snapshot of a day (the file the ERP would send) to a path.
+_SNAPSHOT_SCRIPT = """
+import datetime as dt, sys
+from pathlib import Path
+from incassa.ledger.demo import DEFAULT_SEED, portfolio_generate, snapshot_write
+day = dt.date.fromisoformat(sys.argv[2])
+snapshot_write(portfolio_generate(as_of=day, seed=DEFAULT_SEED), day, Path(sys.argv[1]))
+"""
+
+
 def main() -> None:
     from playwright.sync_api import sync_playwright
 
@@ -99,6 +109,31 @@ def main() -> None:
             page.click("a[href^='/items/']")
             page.wait_for_load_state()
             page.screenshot(path=OUT / "item.png", full_page=True)
+            for address, name in [
+                ("/worklist/", "worklist"),
+                ("/items/", "items"),
+                ("/agreements/", "agreements"),
+                ("/agreements/?kind=plans", "plans"),
+                ("/team/", "team"),
+                ("/effectiveness/", "effectiveness"),
+                ("/strategies/", "strategies"),
+                ("/reports/", "reports"),
+            ]:
+                page.goto(f"{base}{address}")
+                page.screenshot(path=OUT / f"{name}.png")
+            # The import page as it checks a file: the demo's own snapshot of the day.
+            page.goto(f"{base}/imports/")
+            snapshot = scratch / "scadenziario.csv"
+            subprocess.run(
+                [sys.executable, "-c", _SNAPSHOT_SCRIPT, str(snapshot), AS_OF],
+                env=env,
+                check=True,
+            )
+            page.set_input_files("input[name=file]", str(snapshot))
+            page.fill("input[name=as_of]", AS_OF)
+            page.click("form[enctype] button[type=submit]")
+            page.wait_for_url(re.compile(r".*/imports/check/.*"))
+            page.screenshot(path=OUT / "import-check.png")
             phone = browser.new_page(viewport={"width": 390, "height": 844}, locale="it-IT")
             phone.context.add_cookies(page.context.cookies())
             phone.goto(f"{base}/")

@@ -59,6 +59,9 @@ INSTALLED_APPS = [
     "incassa.credit",
     "incassa.workspace",
     "incassa.web",
+    "incassa.audit",
+    "ninja",
+    "incassa.api",
 ]
 
 MIDDLEWARE = [
@@ -68,7 +71,9 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "incassa.audit.context.AuditMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "incassa.web.account.SecondFactorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -111,7 +116,10 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 12},
+    },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
@@ -130,13 +138,41 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "web:dashboard"
 LOGOUT_REDIRECT_URL = "login"
 
+# Sessions last a working day and end with the browser. Behind HTTPS (HTTPS=1) cookies are
+# secure, plain HTTP is redirected and HSTS is sent; `make run` on http://127.0.0.1 leaves
+# HTTPS unset. See docs/security.md for the production variables.
+SESSION_COOKIE_AGE = int(os.environ.get("SESSION_COOKIE_AGE", str(8 * 60 * 60)))
+SESSION_EXPIRE_AT_BROWSER_CLOSE = _env_bool("SESSION_EXPIRE_AT_BROWSER_CLOSE", default=True)
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
-SESSION_COOKIE_SECURE = _env_bool("SECURE_COOKIES", default=not DEBUG and _env_bool("HTTPS"))
+HTTPS = _env_bool("HTTPS")
+SESSION_COOKIE_SECURE = _env_bool("SECURE_COOKIES", default=not DEBUG and HTTPS)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+CSRF_TRUSTED_ORIGINS = [
+    o.strip() for o in os.environ.get("CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()
+]
+SECURE_SSL_REDIRECT = _env_bool("SECURE_SSL_REDIRECT", default=HTTPS)
+SECURE_HSTS_SECONDS = int(os.environ.get("HSTS_SECONDS", str(365 * 24 * 60 * 60 if HTTPS else 0)))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = _env_bool("HSTS_INCLUDE_SUBDOMAINS", default=HTTPS)
+SECURE_HSTS_PRELOAD = _env_bool("HSTS_PRELOAD")
+if _env_bool("PROXY_SSL_HEADER"):
+    # Only behind a proxy that sets X-Forwarded-Proto itself and drops the client's.
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+
+# Sign-in throttling: this many failures for one username or from one address within the
+# window lock further attempts for the lock period (docs/security.md).
+INCASSA_LOGIN_MAX_FAILURES = int(os.environ.get("INCASSA_LOGIN_MAX_FAILURES", "5"))
+INCASSA_LOGIN_WINDOW_MINUTES = int(os.environ.get("INCASSA_LOGIN_WINDOW_MINUTES", "15"))
+INCASSA_LOGIN_LOCK_MINUTES = int(os.environ.get("INCASSA_LOGIN_LOCK_MINUTES", "15"))
+# How many reverse proxies stand in front (their X-Forwarded-For gives the client's address).
+INCASSA_TRUSTED_PROXIES = int(os.environ.get("INCASSA_TRUSTED_PROXIES", "0"))
+# Every administrator (and staff member) must use a second factor; a company can also
+# require it of its own administrators in the admin (Company security).
+INCASSA_REQUIRE_TOTP_FOR_ADMINS = _env_bool("INCASSA_REQUIRE_TOTP_FOR_ADMINS")
 
 # A full snapshot that would close more than this share of a company's open items is
 # refused unless forced: a truncated ERP export must never mark the portfolio as paid.

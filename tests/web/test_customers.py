@@ -13,6 +13,8 @@ import time_machine
 from django.conf import settings
 from django.test import Client
 from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext
 
 from incassa.comms.services import outbox_deliver
 from incassa.dunning import services as dunning
@@ -422,15 +424,20 @@ def test_queries_do_not_grow_with_the_rows(client, ledger, django_assert_num_que
     # Session, user, companies, role, the customer; its strategy (own, category's,
     # default), suspensions, exclusion; totals; open items, their progress, steps and
     # holds; waiting actions; the messages sent; the credit standing and its trend (not
-    # scored yet: no weights to read); its last activities, open promises and open
-    # disputes; the timeline's events, holds and steps.
+    # scored yet: no weights to read); its last activities (the aging comes from the open
+    # items read above); the history: the
+    # customer's items, the union of the item tables, the dunning timeline's events, holds
+    # and steps, messages, activities, promises, disputes, plans (no instalments to read
+    # without plans), settlements and cases; the agreements' panel: promises, disputes,
+    # plans, settlements and cases.
     # 32 items or 2 alike.
-    with django_assert_num_queries(25):
+    with django_assert_num_queries(37):
         client.get(customer_url("001"))
-    # Session, user, companies, role, the item; its progress, steps and holds; the
-    # timeline's events, holds and steps.
+    # Session, user, companies, role, the item; its progress, steps and holds; the history:
+    # the dunning timeline's events, holds and steps, the messages that listed it,
+    # activities, promises, disputes, plans, settlements and cases.
     url = item_url(ledger, "F1")
-    with django_assert_num_queries(11):
+    with django_assert_num_queries(18):
         client.get(url)
 
 
@@ -515,25 +522,37 @@ def test_customer_page_in_italian(client, ledger):
     assert 'value="done"' not in actions  # approve it first
 
 
+def it(msgid: str) -> str:
+    """A text as the Italian pages show it (whether or not it is translated yet)."""
+    with translation.override("it"):
+        return gettext(msgid)
+
+
 def test_customer_history_in_italian(client, ledger):
     html = get(logged_in(client, ledger), customer_url("001"))
     history = section(html, "history-title")
-    # Newest first: F1's partial payment (31/03), its courtesy call waiting for approval
-    # (24/03), the email to the agent, sent (20/03), and the two items first seen (20/03).
+    # Newest first: the email to the agent as it went out (the outbox delivered it at 11:00
+    # in Rome on 01/04, the clock of these tests), F1's partial payment of 200,00 (31/03),
+    # its courtesy call waiting for approval (24/03), the agent notice, sent (20/03), and
+    # the two items first seen (20/03).
     entries = re.findall(r'<li class="timeline__entry timeline__entry--(\w+)">', history)
-    assert entries == ["event", "step", "step", "event", "event"]
+    assert entries == ["message", "payment", "step", "step", "item_created", "item_created"]
     order = [
-        "Importo cambiato",
-        "da 1.000,00\xa0€ a 800,00\xa0€",
+        '01/04/2026 <span class="timeline__time">11:00</span>',
+        "Pagamenti in ritardo del cliente Rossi S.r.l.",  # the email's subject
+        f"<strong>{it('Payment')}</strong>",
+        "200,00\xa0€",  # 1.000,00 - 800,00
+        it("open amount from %(before)s to %(after)s")
+        % {"before": "1.000,00\xa0€", "after": "800,00\xa0€"},
         "Telefonata di cortesia",
-        "Inviato",
         "Avviso all&#x27;agente",
         "Email all&#x27;agente",
         "19 giorni di ritardo",  # F1 on 20/03
     ]
     positions = [history.index(text) for text in order]
     assert positions == sorted(positions)
-    assert history.count(">Creato<") == 3  # the call's step and F1's and F2's creation
+    assert history.count(">Creato<") == 1  # the call's step
+    assert history.count(it("New item")) == 2  # F1's and F2's creation
     assert "31/03/2026" in history
     assert f'href="{item_url(ledger, "F2")}"' in history
 
@@ -544,7 +563,7 @@ def test_history_of_skipped_cancelled_and_closed(client, ledger):
     # Neri's agent has no email: the agent notice was skipped, with the engine's note; the
     # courtesy call was cancelled when the 31/03 snapshot no longer listed F5 (paid).
     for text in [
-        "Chiusa",
+        it("Closed: paid"),
         "Annullato",
         "Saltato",
         "the customer has no sales agent with an email address",
@@ -560,12 +579,12 @@ def test_customer_page_in_english(client, ledger):
     for text in [
         "€1,300.00",
         "the company&#x27;s default strategy",
-        "Amount changed",
-        "from €1,000.00 to €800.00",
+        "Payment",
+        "open amount from €1,000.00 to €800.00",
         "Sent",
         "Email to the sales agent",
         "Waiting for approval",
-        "Dunning history",
+        "History",
     ]:
         assert text in html, text
     assert "Inviato" not in html
@@ -727,7 +746,9 @@ def test_item_page(client, ledger):
     assert "Nessuno." in dunning_panel  # no hold
     history = section(html, "history-title")
     entries = re.findall(r"timeline__entry--(\w+)", history)
-    assert entries == ["event", "step", "step", "event"]  # F2's creation is not here
+    # The email to the agent that listed F1, its payment, its two steps, its creation; not
+    # F2's creation.
+    assert entries == ["message", "payment", "step", "step", "item_created"]
     assert f'href="{customer_url("001")}"' in html
 
 
@@ -781,7 +802,7 @@ def test_place_and_release_a_hold(client, ledger):
     assert shown_messages(response) == ["Questo blocco non è più in vigore."]
     html = get(client, url)
     assert "Nessuno." in section(html, "step-title")
-    assert "tolto" in section(html, "history-title")
+    assert "timeline__entry--hold_released" in section(html, "history-title")
     # Released, the next run sends it.
     dunning.dunning_run(company=ledger, as_of=dt.date(2026, 4, 6))
     assert ItemStep.objects.get(receivable__document_number="F4").step.code == "pre-due"

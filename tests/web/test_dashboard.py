@@ -1,6 +1,8 @@
 """The dashboard: who may see which company, and figures in the user's language."""
 
 import datetime as dt
+import json
+import re
 from decimal import Decimal
 
 import pytest
@@ -8,15 +10,21 @@ import time_machine
 from django.conf import settings
 from django.urls import reverse
 
-from incassa.ledger.models import Role
+from incassa.credit.models import KpiSnapshot
+from incassa.dunning.models import Action, ActionStatus
+from incassa.ledger.models import Receivable, ReceivableStatus, Role
 from incassa.web.views import SESSION_COMPANY
+from incassa.workspace.agreements import dispute_open, promise_record
 from tests.factories import (
     CompanyFactory,
+    CustomerFactory,
     ImportRunFactory,
     MembershipFactory,
     ReceivableFactory,
     UserFactory,
+    action_with_items,
 )
+from tests.web.test_customers import section
 
 # Today is 01/04/2026 in Rome for every test here.
 TODAY = dt.datetime(2026, 4, 1, 9, 0, tzinfo=dt.UTC)
@@ -85,15 +93,91 @@ def test_every_figure_is_shown(client_logged_in, ledger, company):
     assert "2 open items" in html
     assert "1 customer" not in html  # two customers, one item each
     assert "2 customers" in html
-    assert 'style="width: 61.7%"' in html  # the 1-30 days bar
-    assert 'style="width: 38.3%"' in html  # the not-yet-due bar
+    aging = {bucket["key"]: bucket["amount"] for bucket in chart_data(html)["aging"]}
+    assert aging["1_30"] == 1234.56 and aging["not_due"] == 765.44
 
 
-def test_bar_widths_are_not_localized(client_logged_in, ledger, company):
+def chart_data(html: str) -> dict:
+    """The figures the page hands to the charts (json_script)."""
+    found = re.search(r'<script id="dashboard-data" type="application/json">(.*?)</script>', html)
+    return json.loads(found.group(1))
+
+
+def test_chart_figures_are_not_localized(client_logged_in, ledger, company):
     ReceivableFactory(company=company, due_date=dt.date(2026, 5, 1), open_amount=Decimal("765.44"))
     html = page(client_logged_in, "it")
-    assert 'style="width: 61.7%"' in html
+    # The charts get plain numbers; the tables beside them the Italian amounts.
+    assert [b["amount"] for b in chart_data(html)["aging"]][:2] == [765.44, 1234.56]
     assert "61,7%" in html
+    assert "chart-4.6.1.umd.min.js" in html
+
+
+def test_trend_from_the_daily_snapshots(client_logged_in, ledger, company):
+    for day, open_amount, overdue, dso in [
+        (dt.date(2026, 3, 30), "1500.00", "900.00", "40.5"),
+        (dt.date(2026, 3, 31), "1234.56", "1234.56", None),
+        (dt.date(2025, 9, 1), "99.00", "0", "1"),  # older than 180 days: left out
+    ]:
+        KpiSnapshot.objects.create(
+            company=company,
+            on_date=day,
+            figures={"open_amount": open_amount, "overdue_amount": overdue, "dso": dso},
+        )
+    html = page(client_logged_in, "it")
+    trend = chart_data(html)["trend"]
+    assert trend == {
+        "dates": ["2026-03-30", "2026-03-31"],
+        "open": [1500.0, 1234.56],
+        "overdue": [900.0, 1234.56],
+        "dso": [40.5, None],
+    }
+    assert "1.500,00\xa0€" in html  # the table under the charts
+    assert "40,5" in html
+
+
+def test_trend_needs_two_snapshots(client_logged_in, ledger):
+    assert "The trend appears after two daily snapshots" in page(client_logged_in, "en")
+
+
+def test_todays_actions_and_what_the_reminders_brought_in(client_logged_in, company):
+    customer = CustomerFactory(company=company)
+    paid = ReceivableFactory(company=company, customer=customer, open_amount=Decimal("300.00"))
+    part = ReceivableFactory(company=company, customer=customer, open_amount=Decimal("700.00"))
+    # A letter of 20/03 reminded 300.00 + 700.00; since then the first item was paid and
+    # the second fell to 200.00: 300.00 + 500.00 = 800.00 collected, 80%.
+    action_with_items(company, customer, "first-reminder", [paid, part], day=dt.date(2026, 3, 20))
+    Action.objects.update(status=ActionStatus.SENT)
+    Receivable.objects.filter(pk=paid.pk).update(status=ReceivableStatus.CLOSED)
+    Receivable.objects.filter(pk=part.pk).update(open_amount=Decimal("200.00"))
+    # Today: a call waiting and an email to the agent sent.
+    part.refresh_from_db()
+    action_with_items(company, customer, "courtesy-call", [part], day=dt.date(2026, 4, 1))
+    sent_today = action_with_items(
+        company, customer, "agent-notice", [part], day=dt.date(2026, 4, 1)
+    )
+    Action.objects.filter(pk=sent_today.pk).update(status=ActionStatus.SENT)
+    html = page(client_logged_in, "en")
+    channels = chart_data(html)["channels"]
+    assert channels["labels"] == ["Email to the sales agent", "Phone call"]
+    assert (channels["gone_out"], channels["waiting"]) == ([1, 0], [0, 1])
+    results = section(html, "results-title")
+    assert "Letter" in results  # the first reminder goes by post
+    assert "€1,000.00" in results and "€800.00" in results and "80%" in results
+
+
+def test_promises_falling_due_and_open_disputes(client_logged_in, company):
+    customer = CustomerFactory(company=company, name="Rossi S.r.l.")
+    item = ReceivableFactory(company=company, customer=customer, open_amount=Decimal("450.00"))
+    other = ReceivableFactory(company=company, customer=customer, open_amount=Decimal("90.00"))
+    for day in (dt.date(2026, 4, 3), dt.date(2026, 4, 20)):
+        promise_record(customer=customer, items=[other], amount=Decimal("10.00"), promised_on=day)
+    dispute_open(customer=customer, items=[item], reason="quality", deadline=dt.date(2026, 3, 30))
+    html = page(client_logged_in, "en")
+    promises = section(html, "promises-title")
+    assert "03/04/2026" in promises and "20/04/2026" not in promises  # within 7 days only
+    disputes = section(html, "disputes-title")
+    assert "€450.00 on hold" in disputes
+    assert "1 past its deadline" in disputes
 
 
 def test_stale_snapshot_is_flagged(client_logged_in, company):

@@ -33,6 +33,7 @@ from django.views.decorators.http import require_http_methods
 
 from incassa.comms.models import Message
 from incassa.comms.selectors import customer_messages
+from incassa.core.fields import AmountFormField
 from incassa.core.formatting import format_day
 from incassa.credit import selectors as credit
 from incassa.credit import services as credit_services
@@ -40,11 +41,11 @@ from incassa.credit.models import CreditClass
 from incassa.dunning import services as dunning
 from incassa.dunning.models import Action, Exclusion, Hold, HoldKind
 from incassa.dunning.selectors import (
+    ItemState,
     StrategySource,
     customer_dunning_profile,
     customer_open_items,
     customer_pending_actions,
-    dunning_timeline,
     item_states,
 )
 from incassa.ledger.models import (
@@ -58,18 +59,20 @@ from incassa.ledger.models import (
 )
 from incassa.ledger.selectors import (
     ACTING_ROLES,
+    AGING_BUCKETS,
+    AgingBucket,
+    bucket_index,
     customer_balances,
     customer_totals,
     customers_for_user,
     role_for_user,
 )
 from incassa.web.views import current_company
+from incassa.workspace.history import GROUP_LABELS as HISTORY_GROUP_LABELS
+from incassa.workspace.history import GROUPS as HISTORY_GROUPS
+from incassa.workspace.history import History, customer_history, item_history
 from incassa.workspace.models.agreements import (
-    DISPUTE_RESOLVED,
-    Dispute,
     DisputeReason,
-    Promise,
-    PromiseStatus,
 )
 from incassa.workspace.models.work import Activity, ActivityKind, Direction, Reaction
 from incassa.workspace.work import WorkError, activity_record
@@ -146,6 +149,7 @@ def _base_context(request: HttpRequest, access: Access) -> dict[str, Any]:
         "company": access.company,
         "companies": access.companies,
         "can_act": access.can_act,
+        "role": access.role,
         "today": today,
         "tomorrow": today + dt.timedelta(days=1),
     }
@@ -235,13 +239,8 @@ class ActivityForm(forms.Form):
     next_action_on = forms.DateField(
         label=gettext_lazy("Next action on"), required=False, widget=DateInput()
     )
-    promise_amount = forms.DecimalField(
-        label=gettext_lazy("Amount promised"),
-        max_digits=14,
-        decimal_places=2,
-        min_value=Decimal("0.01"),
-        required=False,
-        localize=True,
+    promise_amount = AmountFormField(
+        label=gettext_lazy("Amount promised"), min_value=Decimal("0.01"), required=False
     )
     promise_on = forms.DateField(
         label=gettext_lazy("Promised for"), required=False, widget=DateInput()
@@ -386,12 +385,78 @@ def customer_detail(request: HttpRequest, access: Access, code: str) -> HttpResp
         **_activity_context(customer),
         "suspension_form": SuspensionForm(),
     }
-    timeline = dunning_timeline(customer=customer)
-    context["timeline_total"] = len(timeline)
-    if request.GET.get("timeline") != "all":
-        timeline = timeline[:TIMELINE_SHOWN]
-    context["timeline"] = timeline
+    context["aging"] = _aging(context["items"], today)
+    shown_all = request.GET.get("timeline") == "all"
+    group = _history_group(request)
+    history = customer_history(
+        customer,
+        groups=None if group is None else {group},
+        limit=None if shown_all else TIMELINE_SHOWN,
+    )
+    context.update(_history_context(history, group))
     return render(request, "web/customer.html", context)
+
+
+def _aging(items: list[ItemState], today: dt.date) -> list[AgingBucket]:
+    """The customer's open items in the dashboard's aging buckets, from the items the page
+    already read (no query)."""
+    amounts = [Decimal(0)] * len(AGING_BUCKETS)
+    counts = [0] * len(AGING_BUCKETS)
+    for state in items:
+        index = bucket_index((today - state.receivable.due_date).days)
+        amounts[index] += state.receivable.open_amount
+        counts[index] += 1
+    total = sum(amounts, Decimal(0))
+    buckets = []
+    for spec, amount, count in zip(AGING_BUCKETS, amounts, counts, strict=True):
+        share = (amount * 100 / total).quantize(Decimal("0.1")) if total > 0 else Decimal(0)
+        buckets.append(
+            AgingBucket(
+                key=spec.key,
+                label=spec.label,
+                min_days=spec.min_days,
+                max_days=spec.max_days,
+                amount=amount,
+                items=count,
+                share=min(max(share, Decimal(0)), Decimal(100)),
+            )
+        )
+    return buckets
+
+
+def _history_group(request: HttpRequest) -> str | None:
+    """The group of entries the history's filter shows (None: all of them)."""
+    group = request.GET.get("history", "")
+    return group if group in HISTORY_GROUPS else None
+
+
+def _history_context(history: History, group: str | None) -> dict[str, Any]:
+    """The entries and the filters above them: each group with its count and link."""
+    filters = [
+        {
+            "key": "",
+            "label": _("All"),
+            "count": sum(history.counts.values()),
+            "query": "",
+            "active": group is None,
+        }
+    ]
+    filters += [
+        {
+            "key": key,
+            "label": HISTORY_GROUP_LABELS[key],
+            "count": history.counts[key],
+            "query": urlencode({"history": key}),
+            "active": group == key,
+        }
+        for key in HISTORY_GROUPS
+    ]
+    return {
+        "timeline": history.entries,
+        "timeline_total": history.total,
+        "history_filters": filters,
+        "history_query": urlencode({"history": group} if group else {}),
+    }
 
 
 @company_page
@@ -428,20 +493,11 @@ ACTIVITIES_SHOWN = 10
 
 
 def _activity_context(customer: Customer) -> dict[str, Any]:
-    """The customer's latest activities and its open agreements: one query each."""
+    """The customer's latest activities (its agreements are listed by the agreements'
+    panel) and the choices of the activity form."""
     return {
         "activities": list(
             Activity.objects.filter(customer=customer).select_related("operator")[:ACTIVITIES_SHOWN]
-        ),
-        "open_promises": list(
-            Promise.objects.filter(customer=customer, status=PromiseStatus.OPEN).select_related(
-                "recorded_by"
-            )
-        ),
-        "open_disputes": list(
-            Dispute.objects.filter(customer=customer)
-            .exclude(status__in=DISPUTE_RESOLVED)
-            .select_related("owner")
         ),
         "activity_kinds": ActivityKind.choices,
         "directions": Direction.choices,
@@ -626,9 +682,11 @@ def item_detail(request: HttpRequest, access: Access, pk: int) -> HttpResponse:
         "item": receivable,
         "customer": receivable.customer,
         "state": state,
-        "timeline": dunning_timeline(receivable=receivable),
         "hold_form": HoldForm(),
     }
+    group = _history_group(request)
+    history = item_history(receivable, groups=None if group is None else {group})
+    context.update(_history_context(history, group))
     return render(request, "web/item.html", context)
 
 

@@ -1,8 +1,22 @@
 from django.conf import settings
 from django.contrib.staticfiles.views import serve as serve_static
-from django.urls import path, re_path
+from django.urls import include, path, re_path
 
-from incassa.web import customers, views, worklist
+from incassa.web import (
+    agreements,
+    customers,
+    dossier,
+    effectiveness,
+    imports,
+    items,
+    message_templates,
+    reports,
+    strategies,
+    suspensions,
+    team,
+    views,
+    worklist,
+)
 
 app_name = "web"
 
@@ -14,6 +28,16 @@ urlpatterns = [
     path("worklist/", worklist.worklist, name="worklist"),
     path("items/<int:pk>/", customers.item_detail, name="item"),
     path("messages/<int:pk>/document/", customers.message_document, name="message_document"),
+    path("", include(agreements.urlpatterns)),
+    path("", include(dossier.urlpatterns)),
+    path("", include(effectiveness.urlpatterns)),
+    path("", include(team.urlpatterns)),
+    path("", include(imports.urlpatterns)),
+    path("", include(items.urlpatterns)),
+    path("", include(strategies.urlpatterns)),
+    path("", include(suspensions.urlpatterns)),
+    path("", include(message_templates.urlpatterns)),
+    path("", include(reports.urlpatterns)),
 ]
 
 # `make run` starts `runserver` with DEBUG off, where Django serves no static files and the

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from typing import Any
+
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from incassa.credit import selectors as credit
+from incassa.dunning import selectors as dunning
 from incassa.ledger.models import Company, Role
 from incassa.ledger.selectors import (
     companies_for_user,
@@ -15,10 +20,16 @@ from incassa.ledger.selectors import (
     dashboard_figures,
     role_for_user,
 )
+from incassa.workspace.overview import agreements_overview
 
 SESSION_COMPANY = "incassa_company"
 # A snapshot older than this many days is flagged: the figures may still show paid items.
 STALE_AFTER_DAYS = 1
+# The trends go back this far; what the reminders brought in is measured over this period.
+TREND_DAYS = 180
+RESULTS_DAYS = 30
+# Promises falling due within this many days are listed.
+PROMISES_AHEAD_DAYS = 7
 
 
 def current_company(request: HttpRequest) -> tuple[Company | None, list[Company]]:
@@ -55,6 +66,61 @@ def _credit_figures(request: HttpRequest, company: Company, today) -> dict:
     }
 
 
+def _work_figures(request: HttpRequest, company: Company, today: dt.date) -> dict:
+    """Today's actions per channel, what the recent ones brought in, the promises falling
+    due and the open disputes (a sales agent's only for their customers)."""
+    role = role_for_user(user=request.user, company=company)
+    agent_only = None
+    if role == Role.SALES_AGENT:
+        agent_only = customers_for_user(user=request.user, company=company, role=role)
+    return {
+        "channels_today": dunning.actions_by_channel(company=company, day=today),
+        "channel_results": dunning.channel_results(
+            company=company, since=today - dt.timedelta(days=RESULTS_DAYS), until=today
+        ),
+        "results_days": RESULTS_DAYS,
+        **agreements_overview(
+            company=company,
+            today=today,
+            ahead=PROMISES_AHEAD_DAYS,
+            customers=agent_only,
+        ),
+    }
+
+
+def _chart_data(figures: Any, trend: list, channels: list) -> dict:
+    """The figures the charts draw (amounts as numbers of euros: the tables beside the
+    charts show the exact amounts)."""
+    return {
+        "labels": {
+            "open": _("Open amount"),
+            "overdue": _("Overdue amount"),
+            "dso": _("DSO (days)"),
+            "gone_out": _("Gone out or done"),
+            "waiting": _("Waiting"),
+            "failed": _("Failed or rejected"),
+            "cancelled": _("Cancelled"),
+        },
+        "trend": {
+            "dates": [point.on_date.isoformat() for point in trend],
+            "open": [float(point.open_amount) for point in trend],
+            "overdue": [float(point.overdue_amount) for point in trend],
+            "dso": [float(point.dso) if point.dso is not None else None for point in trend],
+        },
+        "aging": [
+            {"key": bucket.key, "label": str(bucket.label), "amount": float(bucket.amount)}
+            for bucket in figures.aging
+        ],
+        "channels": {
+            "labels": [row.label for row in channels],
+            "gone_out": [row.gone_out for row in channels],
+            "waiting": [row.waiting for row in channels],
+            "failed": [row.failed for row in channels],
+            "cancelled": [row.cancelled for row in channels],
+        },
+    }
+
+
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
     company, companies = current_company(request)
@@ -76,5 +142,10 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         ],
         "not_due_amount": figures.open_amount - figures.overdue_amount,
         **_credit_figures(request, company, today),
+        **_work_figures(request, company, today),
     }
+    trend = credit.kpi_trend(company, since=today - dt.timedelta(days=TREND_DAYS))
+    context["trend"] = trend
+    context["trend_days"] = TREND_DAYS
+    context["chart_data"] = _chart_data(figures, trend, context["channels_today"])
     return render(request, "web/dashboard.html", context)

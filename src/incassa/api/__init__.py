@@ -1,0 +1,1 @@
+"""The REST API (Django Ninja) under ``/api/``: token authentication, one error format."""

@@ -1,0 +1,182 @@
+"""Reports: the key figures of credit (DSO, best possible DSO, ADD, CEI, late share, days to
+pay and late, aging) for any date and period, for the company or one category, sales agent
+or customer, computed the same way as ``incassa kpi`` and exported to CSV or Excel.
+
+A sales agent sees the figures of their own customers only (their agent scope).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import path
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from incassa.core.exports import rows_to_csv, rows_to_xlsx
+from incassa.credit.kpis import Scope, default_period_start, kpi_report
+from incassa.ledger.models import Customer, CustomerCategory, SalesAgent
+from incassa.ledger.selectors import AGING_BUCKETS as BUCKET_SPECS
+from incassa.web.customers import Access, DateInput, _base_context, _today, company_page
+
+# What each figure means, in one line (docs/kpis.md has the definitions in full).
+KPI_ROWS = (
+    ("dso", gettext_lazy("DSO"), gettext_lazy("Days of sales the open amount stands for"), "days"),
+    (
+        "dso_countback",
+        gettext_lazy("DSO (countback)"),
+        gettext_lazy("The same, counting back month by month through the sales"),
+        "days",
+    ),
+    (
+        "best_possible_dso",
+        gettext_lazy("Best possible DSO"),
+        gettext_lazy("The DSO if every customer paid on the due date"),
+        "days",
+    ),
+    (
+        "add",
+        gettext_lazy("ADD"),
+        gettext_lazy("Average days delinquent: DSO less best possible DSO"),
+        "days",
+    ),
+    (
+        "cei",
+        gettext_lazy("CEI"),
+        gettext_lazy("Collection effectiveness: the share of what could be collected that was"),
+        "percent",
+    ),
+    (
+        "late_share",
+        gettext_lazy("Paid late"),
+        gettext_lazy("Share of the amount settled in the period that was paid late"),
+        "percent",
+    ),
+    (
+        "average_days_to_pay",
+        gettext_lazy("Days to pay"),
+        gettext_lazy("Average days from the document to the payment"),
+        "days",
+    ),
+    (
+        "average_days_late",
+        gettext_lazy("Days late"),
+        gettext_lazy("Average days from the due date to the payment"),
+        "days",
+    ),
+)
+
+
+class ReportForm(forms.Form):
+    as_of = forms.DateField(label=gettext_lazy("As of"), widget=DateInput(), required=False)
+    start = forms.DateField(label=gettext_lazy("Period from"), widget=DateInput(), required=False)
+    scope = forms.ChoiceField(label=gettext_lazy("For"), required=False)
+
+    def __init__(self, *args: Any, access: Access, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        company = access.company
+        choices: list[tuple[str, Any]] = [("company", _("The whole company"))]
+        if not access.is_sales_agent:
+            categories = CustomerCategory.objects.filter(company=company).order_by("name")
+            agents = SalesAgent.objects.filter(company=company).order_by("name")
+            choices += [
+                (_("Categories"), [(f"category:{c.pk}", c.name) for c in categories]),
+                (_("Sales agents"), [(f"agent:{a.pk}", a.name) for a in agents]),
+            ]
+        else:
+            choices = [("mine", _("My customers"))]
+        self.fields["scope"].choices = choices
+
+
+def _scope(access: Access, value: str, request: HttpRequest) -> tuple[Scope, str]:
+    """The scope asked for, as the user may see it: a sales agent always gets their own."""
+    company = access.company
+    if access.is_sales_agent:
+        agent = SalesAgent.objects.filter(company=company, user=request.user).first()
+        if agent is None:
+            return Scope("agent", -1), ""
+        return Scope("agent", agent.pk), agent.name
+    kind, _sep, ident = value.partition(":")
+    if kind == "category" and ident.isdigit():
+        found = CustomerCategory.objects.filter(company=company, pk=int(ident)).first()
+        if found:
+            return Scope("category", found.pk), found.name
+    if kind == "agent" and ident.isdigit():
+        found = SalesAgent.objects.filter(company=company, pk=int(ident)).first()
+        if found:
+            return Scope("agent", found.pk), found.name
+    if kind == "customer":
+        found = Customer.objects.filter(company=company, code=ident).first()
+        if found:
+            return Scope("customer", found.pk), found.name
+    return Scope(), company.name
+
+
+@company_page
+def report(request: HttpRequest, access: Access) -> HttpResponse:
+    today = _today()
+    form = ReportForm(request.GET or None, access=access)
+    data = form.cleaned_data if form.is_bound and form.is_valid() else {}
+    as_of = min(data.get("as_of") or today, today)
+    start = data.get("start") or default_period_start(as_of)
+    scope, scope_name = _scope(access, data.get("scope") or request.GET.get("scope", ""), request)
+    context: dict[str, Any] = {
+        **_base_context(request, access),
+        "form": form,
+        "as_of": as_of,
+        "start": start,
+        "scope_name": scope_name,
+    }
+    if start > as_of:
+        context["problem"] = _("The period must start on or before the date of the report.")
+        return render(request, "web/reports.html", context)
+    result = kpi_report(company=access.company, as_of=as_of, period_start=start, scope=scope)
+    figures = result.report
+    rows = [(key, label, hint, unit, getattr(figures, key)) for key, label, hint, unit in KPI_ROWS]
+    aging = [(spec.key, spec.label, figures.aging.get(spec.key)) for spec in BUCKET_SPECS]
+    export = request.GET.get("export")
+    if export in {"csv", "xlsx"}:
+        return _export(export, access, as_of, start, scope_name, figures, rows, aging)
+    context.update(
+        {
+            "figures": figures,
+            "rows": rows,
+            "aging": aging,
+            "sales_source": result.sales_source,
+            "query": request.GET.urlencode(),
+        }
+    )
+    return render(request, "web/reports.html", context)
+
+
+def _export(kind, access, as_of, start, scope_name, figures, rows, aging) -> HttpResponse:
+    headers = [_("Figure"), _("Value"), _("Unit")]
+    table: list[list[Any]] = [
+        [_("Company"), access.company.name, ""],
+        [_("For"), scope_name, ""],
+        [_("As of"), as_of, ""],
+        [_("Period from"), start, ""],
+        [_("Open amount"), figures.open_amount, "EUR"],
+        [_("Overdue amount"), figures.overdue_amount, "EUR"],
+        *([str(label), value, "EUR"] for _key, label, value in aging),
+        *(
+            [str(label), value, _("days") if unit == "days" else "%"]
+            for _key, label, _hint, unit, value in rows
+        ),
+    ]
+    name = f"kpi-{as_of:%Y%m%d}"
+    if kind == "xlsx":
+        data = rows_to_xlsx(headers, table, sheet="KPI")
+        content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    else:
+        data = rows_to_csv(headers, table)
+        content_type = "text/csv; charset=utf-8"
+    response = HttpResponse(data, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{name}.{kind}"'
+    return response
+
+
+urlpatterns = [path("reports/", report, name="reports")]
