@@ -36,7 +36,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadReque
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from incassa.core.fields import AmountFormField, MoneyField, from_cents, quantize_money
 from incassa.dunning.selectors import customer_open_items
@@ -142,7 +142,7 @@ LISTINGS = {
     for listing in [
         Listing(
             "promises",
-            gettext_lazy("Promises to pay"),
+            pgettext_lazy("agreements", "Promises to pay"),
             Promise,
             PromiseStatus,
             (PromiseStatus.OPEN,),
@@ -151,7 +151,7 @@ LISTINGS = {
         ),
         Listing(
             "disputes",
-            gettext_lazy("Disputes"),
+            pgettext_lazy("agreements", "Disputes"),
             Dispute,
             DisputeStatus,
             DISPUTE_OPEN_STATUSES,
