@@ -56,8 +56,11 @@ def _wait(url: str) -> None:
 
 # Writes the demo portfolio's snapshot of a day (the file the ERP would send) to a path.
 _SNAPSHOT_SCRIPT = """
-import datetime as dt, sys
+import datetime as dt, os, sys
 from pathlib import Path
+import django
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "incassa.settings")
+django.setup()
 from incassa.ledger.demo import DEFAULT_SEED, portfolio_generate, snapshot_write
 day = dt.date.fromisoformat(sys.argv[2])
 snapshot_write(portfolio_generate(as_of=day, seed=DEFAULT_SEED), day, Path(sys.argv[1]))
