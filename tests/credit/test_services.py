@@ -561,3 +561,28 @@ def test_a_broken_promise_lowers_the_reliability(ledger):
     # The incidents component falls from 100 to 75 (25 points per broken promise).
     assert after.components["components"]["c_incidents"] == 75.0
     assert before.components["components"]["c_incidents"] == 100.0
+
+
+def test_scoring_settings_update_checks_and_saves(company):
+    from incassa.credit import scoring
+    from incassa.credit.models import ScoringSettings
+    from incassa.credit.services import scoring_settings_update
+
+    reliability = scoring.ReliabilityWeights().as_dict() | {"days_late": 60.0}
+    criticality = scoring.CriticalityWeights().as_dict()
+    scoring_settings_update(
+        company=company,
+        reliability=reliability,
+        criticality=criticality,
+        exposure_includes_not_due=False,
+    )
+    saved = ScoringSettings.objects.get(company=company)
+    assert saved.reliability_weights["days_late"] == 60.0
+    with pytest.raises(scoring.ScoringError):
+        scoring_settings_update(
+            company=company,
+            reliability=reliability | {"trend": -1},
+            criticality=criticality,
+            exposure_includes_not_due=True,
+        )
+    assert ScoringSettings.objects.get(company=company).exposure_includes_not_due is False

@@ -440,3 +440,15 @@ def test_check_reads_like_the_import_and_records_nothing(tmp_path, company):
     ]
     assert check.rows_rejected == 1
     assert not ImportRun.objects.exists()
+
+
+def test_company_update_validates_and_keeps_the_code(company):
+    from django.core.exceptions import ValidationError
+
+    services.company_update(company=company, values={"city": "Torino", "pec": "a@pec.it"})
+    company.refresh_from_db()
+    assert (company.city, company.pec, company.code) == ("Torino", "a@pec.it", "acme")
+    with pytest.raises(ValidationError):
+        services.company_update(company=company, values={"pec": "not an address"})
+    with pytest.raises(ValueError):
+        services.company_update(company=company, values={"code": "other"})

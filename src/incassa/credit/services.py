@@ -395,3 +395,24 @@ def kpi_snapshot_take(
             )
             snapshots.append(snapshot)
     return snapshots
+
+
+def scoring_settings_update(
+    *,
+    company: Company,
+    reliability: dict[str, Any],
+    criticality: dict[str, Any],
+    exposure_includes_not_due: bool,
+) -> ScoringSettings:
+    """Save a company's weights after checking them (``scoring.ScoringError`` otherwise);
+    the scores follow them from the next computation (after an import, or ``incassa
+    scores``)."""
+    reliability_weights = scoring.ReliabilityWeights.from_dict(reliability).as_dict()
+    criticality_weights = scoring.CriticalityWeights.from_dict(criticality).as_dict()
+    with transaction.atomic():
+        found, _created = ScoringSettings.objects.select_for_update().get_or_create(company=company)
+        found.reliability_weights = reliability_weights
+        found.criticality_weights = criticality_weights
+        found.exposure_includes_not_due = exposure_includes_not_due
+        found.save()
+    return found

@@ -1096,3 +1096,40 @@ def _apply_invoices(
     if on_progress:
         on_progress("writing", 1, 1)
     return counts
+
+
+COMPANY_SETTINGS_FIELDS = (
+    "name",
+    "vat_number",
+    "fiscal_code",
+    "iban",
+    "address",
+    "postal_code",
+    "city",
+    "province",
+    "country",
+    "email",
+    "sender_name",
+    "reply_to",
+    "pec",
+    "phone",
+    "website",
+    "logo",
+    "signature",
+    "letter_footer",
+    "max_close_share",
+)
+
+
+def company_update(*, company: Company, values: Mapping[str, Any]) -> Company:
+    """Change a company's data and letterhead (its code, which files and URLs use, stays);
+    every value is validated as the model says (``ValidationError`` otherwise)."""
+    with transaction.atomic():
+        company = Company.objects.select_for_update().get(pk=company.pk)
+        for name, value in values.items():
+            if name not in COMPANY_SETTINGS_FIELDS:
+                raise ValueError(f"{name!r} is not a company setting")
+            setattr(company, name, value)
+        company.full_clean()
+        company.save()
+    return company

@@ -4,6 +4,7 @@ from django.urls import include, path, re_path
 
 from incassa.web import (
     agreements,
+    company_settings,
     customers,
     dossier,
     effectiveness,
@@ -38,6 +39,7 @@ urlpatterns = [
     path("", include(suspensions.urlpatterns)),
     path("", include(message_templates.urlpatterns)),
     path("", include(reports.urlpatterns)),
+    path("", include(company_settings.urlpatterns)),
 ]
 
 # `make run` starts `runserver` with DEBUG off, where Django serves no static files and the
