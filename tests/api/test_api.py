@@ -93,7 +93,20 @@ def test_an_invalid_json_body(client, world):
 
 @pytest.fixture
 def fuzzed_schema():
-    return schemathesis.openapi.from_wsgi("/api/openapi.json", get_wsgi_application())
+    """The schema, called through the WSGI application. Like Django's test client, the
+    requests must not close the database connection at their end (``close_old_connections``
+    on request_started/finished): on PostgreSQL that would close the test's own
+    transaction's connection (SQLite's in-memory database ignores the close)."""
+    from django.core.signals import request_finished, request_started
+    from django.db import close_old_connections
+
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    try:
+        yield schemathesis.openapi.from_wsgi("/api/openapi.json", get_wsgi_application())
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
 
 
 def fuzz(schema, role_key: str, methods: set[str], examples: int) -> list[str]:

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -21,13 +20,12 @@ FLAGS = [
 ]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def browser():
+    """A browser per test: Playwright's event loop must be gone before Django empties the
+    database after the test, which is synchronous work Django refuses next to a loop."""
     if not CHROMIUM.exists():
         pytest.skip("the browser tests need Chromium: sudo apt-get install chromium")
-    # Playwright's sync API runs an event loop in this thread; the test's own ORM calls
-    # are still synchronous code, which Django would otherwise refuse next to a loop.
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
@@ -37,7 +35,11 @@ def browser():
 
 
 @pytest.fixture
-def page(browser):
+def page(browser, monkeypatch):
+    # Playwright's sync API runs an event loop in this thread; the test's own ORM calls
+    # are still synchronous code, which Django would otherwise refuse next to a loop. Only
+    # for the browser tests: other tests (the deployment check) must not see it.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     context = browser.new_context(locale="it-IT", viewport={"width": 1280, "height": 900})
     page = context.new_page()
     page.set_default_timeout(15_000)
