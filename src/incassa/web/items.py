@@ -18,7 +18,6 @@ from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import messages
-from django.contrib.auth import get_user_model
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
@@ -41,7 +40,6 @@ from incassa.ledger.models import (
     Role,
     SalesAgent,
 )
-from incassa.ledger.selectors import ACTING_ROLES
 from incassa.web.customers import (
     Access,
     DateInput,
@@ -51,6 +49,7 @@ from incassa.web.customers import (
     _today,
     company_page,
 )
+from incassa.workspace.portfolios import acting_members
 from incassa.workspace.work import WorkError, customer_assign
 
 PAGE_SIZE = 50
@@ -198,12 +197,7 @@ MANUAL_KINDS = {HoldKind.MANUAL, HoldKind.VERIFICATION}
 
 
 def _operators(access: Access) -> list[Any]:
-    return list(
-        get_user_model()
-        .objects.filter(memberships__company=access.company, memberships__role__in=ACTING_ROLES)
-        .distinct()
-        .order_by("first_name", "last_name", "username")
-    )
+    return list(acting_members(access.company))
 
 
 def _export(items: QuerySet[Receivable], kind: str, today: dt.date) -> HttpResponse:

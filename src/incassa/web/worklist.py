@@ -14,7 +14,6 @@ from typing import Any
 
 from django import forms
 from django.contrib import messages
-from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
@@ -22,7 +21,6 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from incassa.core.formatting import format_day
-from incassa.ledger.selectors import ACTING_ROLES
 from incassa.web.customers import (
     Access,
     DateInput,
@@ -33,6 +31,7 @@ from incassa.web.customers import (
     company_page,
 )
 from incassa.workspace.models import Task, TaskStatus
+from incassa.workspace.portfolios import acting_members
 from incassa.workspace.selectors import worklist as worklist_items
 from incassa.workspace.work import (
     WorkError,
@@ -41,8 +40,6 @@ from incassa.workspace.work import (
     task_snooze,
     tasks_sync_from_actions,
 )
-
-User = get_user_model()
 
 
 class SnoozeForm(forms.Form):
@@ -57,11 +54,7 @@ class SnoozeForm(forms.Form):
 
 def _operators(access: Access) -> Any:
     """The company's members who may act: those a task can go to."""
-    return (
-        User.objects.filter(memberships__company=access.company, memberships__role__in=ACTING_ROLES)
-        .distinct()
-        .order_by("first_name", "last_name", "username")
-    )
+    return acting_members(access.company)
 
 
 @company_page

@@ -17,23 +17,9 @@ from incassa.web.team import VIEW_ROLES
 register = template.Library()
 
 
-@register.simple_tag(takes_context=True)
-def may_see_team(context: Any) -> bool:
-    if context.get("can_act"):
-        return True
-    request, company = context.get("request"), context.get("company")
-    if request is None or company is None or not request.user.is_authenticated:
-        return False
-    cache = request.__dict__.setdefault("_incassa_team_roles", {})
-    if company.pk not in cache:
-        cache[company.pk] = role_for_user(user=request.user, company=company)
-    return cache[company.pk] in VIEW_ROLES
-
-
-@register.simple_tag(takes_context=True)
-def nav_role(context: Any) -> str | None:
-    """The user's role in the page's company (read once per request), for the links only
-    some roles get (the audit trail); pages that know it pass it as ``role``."""
+def _role(context: Any) -> str | None:
+    """The user's role in the page's company: the page's own ``role`` when it passes it,
+    else read once per request."""
     if context.get("role"):
         return context["role"]
     request, company = context.get("request"), context.get("company")
@@ -43,3 +29,14 @@ def nav_role(context: Any) -> str | None:
     if company.pk not in cache:
         cache[company.pk] = role_for_user(user=request.user, company=company)
     return cache[company.pk]
+
+
+@register.simple_tag(takes_context=True)
+def may_see_team(context: Any) -> bool:
+    return bool(context.get("can_act")) or _role(context) in VIEW_ROLES
+
+
+@register.simple_tag(takes_context=True)
+def nav_role(context: Any) -> str | None:
+    """The user's role, for the links only some roles get (settings, the audit trail)."""
+    return _role(context)
