@@ -54,10 +54,15 @@ def current_company(request: HttpRequest) -> tuple[Company | None, list[Company]
     return (companies[0] if companies else None), companies
 
 
-def _credit_figures(request: HttpRequest, company: Company, today) -> dict:
+def _agent_customers(request: HttpRequest, company: Company) -> tuple[str | None, Any]:
+    """The user's role, and the customers a sales agent's figures narrow to (None: all)."""
     role = role_for_user(user=request.user, company=company)
-    customers = customers_for_user(user=request.user, company=company, role=role)
-    agent_only = customers if role == Role.SALES_AGENT else None
+    if role != Role.SALES_AGENT:
+        return role, None
+    return role, customers_for_user(user=request.user, company=company, role=role)
+
+
+def _credit_figures(company: Company, today: dt.date, role: str | None, agent_only: Any) -> dict:
     return {
         "critical_items": credit.most_critical_items(
             company, as_of=today, limit=10, customers=agent_only
@@ -66,13 +71,9 @@ def _credit_figures(request: HttpRequest, company: Company, today) -> dict:
     }
 
 
-def _work_figures(request: HttpRequest, company: Company, today: dt.date) -> dict:
+def _work_figures(company: Company, today: dt.date, agent_only: Any) -> dict:
     """Today's actions per channel, what the recent ones brought in, the promises falling
     due and the open disputes (a sales agent's only for their customers)."""
-    role = role_for_user(user=request.user, company=company)
-    agent_only = None
-    if role == Role.SALES_AGENT:
-        agent_only = customers_for_user(user=request.user, company=company, role=role)
     return {
         "channels_today": dunning.actions_by_channel(company=company, day=today),
         "channel_results": dunning.channel_results(
@@ -128,6 +129,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         return render(request, "web/no_company.html", status=403)
     today = timezone.localdate()
     figures = dashboard_figures(company=company, as_of=today)
+    role, agent_only = _agent_customers(request, company)
     snapshot_age = (today - figures.data_as_of).days if figures.data_as_of else None
     context = {
         "company": company,
@@ -141,8 +143,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             for debtor in figures.top_debtors
         ],
         "not_due_amount": figures.open_amount - figures.overdue_amount,
-        **_credit_figures(request, company, today),
-        **_work_figures(request, company, today),
+        **_credit_figures(company, today, role, agent_only),
+        **_work_figures(company, today, agent_only),
     }
     trend = credit.kpi_trend(company, since=today - dt.timedelta(days=TREND_DAYS))
     context["trend"] = trend
