@@ -69,6 +69,7 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "incassa.audit.context.AuditMiddleware",
@@ -202,6 +203,9 @@ INCASSA_SCORES_AFTER_IMPORT = os.environ.get("INCASSA_SCORES_AFTER_IMPORT", "1")
 # certified mailbox that formal notices go out from (empty: they are printed as letters).
 EMAIL_URL = os.environ.get("EMAIL_URL", f"file://{VAR_DIR / 'mail'}")
 PEC_EMAIL_URL = os.environ.get("PEC_EMAIL_URL", "")
+# The key that encrypts the passwords of the companies' own mail accounts (a Fernet key).
+# Empty: derived from SECRET_KEY, so that changing SECRET_KEY means entering them again.
+INCASSA_SECRETS_KEY = os.environ.get("INCASSA_SECRETS_KEY", "")
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.filebased.EmailBackend")
 EMAIL_FILE_PATH = VAR_DIR / "mail"
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "incassa@localhost")

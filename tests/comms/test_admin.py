@@ -427,3 +427,73 @@ def test_mark_posted_action(admin_client, admin_user, batch):
     batch.refresh_from_db()
     assert batch.posted_at == posted_at
     assert PrintBatch.objects.count() == 1
+
+
+# --------------------------------------------------------------------------------------
+# The companies' own mail accounts and calendars
+# --------------------------------------------------------------------------------------
+
+
+def mail_account_post(company, **changes) -> dict:
+    data = {
+        "company": company.pk,
+        "kind": "email",
+        "enabled": "on",
+        "host": "smtp.acme.it",
+        "port": "587",
+        "security": "starttls",
+        "username": "crediti@acme.it",
+        "from_address": "",
+        "from_name": "",
+        "reply_to": "",
+        "rate_per_minute": "0",
+        "new_password": "",
+    }
+    data.update(changes)
+    return data
+
+
+def test_mail_account_password_is_write_only_in_the_admin(admin_client, company, settings):
+    from cryptography.fernet import Fernet
+
+    from incassa.comms.models import CompanyMailAccount
+
+    settings.INCASSA_SECRETS_KEY = Fernet.generate_key().decode()
+    add = reverse("admin:comms_companymailaccount_add")
+    response = admin_client.post(add, mail_account_post(company, new_password="SEGRETISSIMA"))
+    assert response.status_code == 302
+    account = CompanyMailAccount.objects.get()
+    assert account.get_password() == "SEGRETISSIMA"
+    assert account.updated_by.is_superuser
+
+    change = reverse("admin:comms_companymailaccount_change", args=[account.pk])
+    html = admin_client.get(change).content.decode()
+    assert "SEGRETISSIMA" not in html and account.password not in html
+    # "impostata": the password is set (the admin speaks Italian by default).
+    assert 'name="new_password"' in html and ">impostata<" in html
+    # Saved again with the field empty: the password stays.
+    admin_client.post(change, mail_account_post(company, host="smtp2.acme.it"))
+    account.refresh_from_db()
+    assert (account.host, account.get_password()) == ("smtp2.acme.it", "SEGRETISSIMA")
+    # "remove the stored password".
+    admin_client.post(change, mail_account_post(company, clear_password="on"))
+    account.refresh_from_db()
+    assert account.password == ""
+    # An invalid secrets key is a form error, not a traceback.
+    settings.INCASSA_SECRETS_KEY = "not-a-key"
+    response = admin_client.post(change, mail_account_post(company, new_password="x"))
+    assert response.status_code == 200
+    assert "non è una chiave Fernet valida" in response.content.decode()
+
+
+def test_calendar_admin_offers_the_provinces(admin_client, company):
+    from incassa.comms.models import CompanyCalendar
+
+    add = reverse("admin:comms_companycalendar_add")
+    html = admin_client.get(add).content.decode()
+    assert '<option value="MI">Milano</option>' in html
+    response = admin_client.post(add, {"company": company.pk, "country": "IT", "subdivision": "MI"})
+    assert response.status_code == 302
+    assert CompanyCalendar.objects.get().subdivision == "MI"
+    other = admin_client.post(add, {"company": company.pk, "country": "FR", "subdivision": ""})
+    assert "È disponibile solo il calendario italiano." in other.content.decode()

@@ -21,6 +21,7 @@ from incassa.comms.transport import (
     RateLimiter,
     TemporaryFailure,
     Transport,
+    check_account,
     configured_account,
     open_transport,
     parse_email_url,
@@ -670,3 +671,47 @@ def test_configured_account(settings):
     assert configured_account("pec").username == "casella@pec.it"
     with pytest.raises(ValueError, match="unknown mail account"):
         configured_account("fax")
+
+
+# --- checking an account (the settings page's "Test the connection") ---------------------------
+
+
+def test_check_account_starts_tls_and_logs_in_without_sending(
+    smtp_server, server_tls_context, certificate
+):
+    controller, handler = smtp_server(
+        tls_context=server_tls_context, require_starttls=True, authenticator=authenticator
+    )
+    account = account_for(
+        controller, "smtp+tls", userinfo="mario:p%40ss%3Aw0rd", query=f"&cafile={certificate[0]}"
+    )
+    assert check_account(account) == (
+        f"smtp+tls://mario@127.0.0.1:{controller.port}: connected, TLS, logged in as mario"
+    )
+    assert handler.received == []
+
+
+def test_check_account_refused_port_says_so():
+    account = parse_email_url(f"smtp://127.0.0.1:{free_port()}")
+    with pytest.raises(TemporaryFailure, match="Connection refused"):
+        check_account(account)
+
+
+def test_check_account_caps_the_timeout(monkeypatch):
+    """A wrong host must not hold the page for the account's usual 30 seconds."""
+    seen = []
+
+    def fake_connect(self):
+        seen.append(self.account.timeout)
+        raise TimeoutError("timed out")
+
+    monkeypatch.setattr(Transport, "_connect", fake_connect)
+    with pytest.raises(TemporaryFailure, match="timed out"):
+        check_account(parse_email_url("smtp://smtp.example.it"), timeout=3)
+    assert seen == [3.0]  # min(30, 3)
+
+
+def test_check_account_untrusted_certificate_is_permanent(smtp_server, server_tls_context):
+    controller, _ = smtp_server(tls_context=server_tls_context, require_starttls=True)
+    with pytest.raises(PermanentFailure, match="certificate not trusted"):
+        check_account(account_for(controller, "smtp+tls"))

@@ -16,8 +16,12 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from incassa.comms import rendering, services
+from incassa.comms import rendering, secrets, services
+from incassa.comms.accounts import ACCOUNT_FIELDS, password_state
 from incassa.comms.models import (
+    CompanyCalendar,
+    CompanyClosure,
+    CompanyMailAccount,
     InterestRate,
     Message,
     MessageItem,
@@ -26,8 +30,10 @@ from incassa.comms.models import (
     PrintBatch,
     TemplateVersion,
 )
+from incassa.comms.secrets import SecretError
 from incassa.comms.selectors import preview_customers
 from incassa.core.admin import ReadOnlyMixin
+from incassa.core.calendar import subdivisions
 from incassa.ledger.admin import CompanyScopedMixin
 from incassa.ledger.models import Customer
 
@@ -397,3 +403,106 @@ class PrintBatchAdmin(CompanyScopedMixin, admin.ModelAdmin):
                 services.print_batch_mark_posted(batch=batch, user=request.user)
             except services.CommsError as exc:
                 self.message_user(request, f"{batch}: {exc}", messages.WARNING)
+
+
+# --------------------------------------------------------------------------------------
+# The companies' own mail accounts and calendars
+# --------------------------------------------------------------------------------------
+
+
+class MailAccountAdminForm(forms.ModelForm):
+    """The password is write-only: never rendered back; empty keeps the stored one."""
+
+    new_password = forms.CharField(
+        label=_("password"),
+        required=False,
+        strip=False,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        help_text=_("Leave empty to keep the stored password."),
+    )
+    clear_password = forms.BooleanField(label=_("remove the stored password"), required=False)
+
+    class Meta:
+        model = CompanyMailAccount
+        fields = ("company", "kind", *ACCOUNT_FIELDS)
+
+    def clean_new_password(self) -> str:
+        password = self.cleaned_data.get("new_password") or ""
+        if password:
+            try:  # a wrong INCASSA_SECRETS_KEY is said here, not as a traceback
+                secrets.encrypt(password)
+            except SecretError as exc:
+                raise forms.ValidationError(str(exc)) from exc
+        return password
+
+    def save(self, commit: bool = True) -> CompanyMailAccount:
+        account = super().save(commit=False)
+        if self.cleaned_data.get("clear_password"):
+            account.password = ""
+        elif self.cleaned_data.get("new_password"):
+            account.set_password(self.cleaned_data["new_password"])
+        if commit:
+            account.save()
+        return account
+
+
+@admin.register(CompanyMailAccount)
+class CompanyMailAccountAdmin(CompanyScopedMixin, admin.ModelAdmin):
+    form = MailAccountAdminForm
+    list_display = ("company", "kind", "enabled", "host", "port", "security", "username", "state")
+    list_filter = ("kind", "enabled", "security")
+    search_fields = ("company__name", "host", "username")
+    readonly_fields = ("state", "updated_at", "updated_by")
+    fields = (
+        "company",
+        "kind",
+        *ACCOUNT_FIELDS,
+        "new_password",
+        "clear_password",
+        "state",
+        "updated_at",
+        "updated_by",
+    )
+
+    @admin.display(description=_("password"))
+    def state(self, obj: CompanyMailAccount) -> str:
+        return {
+            "set": _("set"),
+            "not set": _("not set"),
+            "unreadable": _("unreadable: enter it again"),
+        }[password_state(obj)]
+
+    def save_model(self, request: HttpRequest, obj: CompanyMailAccount, form, change) -> None:
+        obj.updated_by = request.user
+        super().save_model(request, obj, form, change)
+
+
+class CalendarAdminForm(forms.ModelForm):
+    subdivision = forms.ChoiceField(label=_("province"), required=False, choices=())
+
+    class Meta:
+        model = CompanyCalendar
+        fields = ("company", "country", "subdivision")
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["subdivision"].choices = [("", "-"), *subdivisions("IT").items()]
+
+    def clean_country(self) -> str:
+        if self.cleaned_data["country"].upper() != "IT":
+            raise forms.ValidationError(_("Only Italy's calendar is available."))
+        return "IT"
+
+
+@admin.register(CompanyCalendar)
+class CompanyCalendarAdmin(CompanyScopedMixin, admin.ModelAdmin):
+    form = CalendarAdminForm
+    list_display = ("company", "country", "subdivision", "updated_at")
+    fields = ("company", "country", "subdivision")
+
+
+@admin.register(CompanyClosure)
+class CompanyClosureAdmin(CompanyScopedMixin, admin.ModelAdmin):
+    list_display = ("company", "starts_on", "ends_on", "description")
+    list_filter = ("company",)
+    date_hierarchy = "starts_on"

@@ -9,8 +9,9 @@ import uuid
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -301,3 +302,168 @@ class PrintBatch(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day:%d/%m/%Y} #{self.pk} ({self.letters})"
+
+
+# --------------------------------------------------------------------------------------
+# The company's own mail accounts
+# --------------------------------------------------------------------------------------
+
+
+class AccountKind(models.TextChoices):
+    EMAIL = "email", _("Ordinary email")
+    PEC = "pec", _("PEC")
+
+
+class Security(models.TextChoices):
+    STARTTLS = "starttls", _("STARTTLS (usually port 587)")
+    SSL_TLS = "ssl", _("SSL/TLS (usually port 465)")
+    NONE = "none", _("None (only inside a trusted network)")
+
+
+# The transport's scheme for each kind of security (see comms.transport).
+SCHEME_FOR_SECURITY = {
+    Security.STARTTLS: "smtp+tls",
+    Security.SSL_TLS: "smtps",
+    Security.NONE: "smtp",
+}
+
+
+class CompanyMailAccount(models.Model):
+    """The SMTP account a company's emails (or its PEC) go out from. An enabled one wins
+    over the installation's account of the environment (``EMAIL_URL``, ``PEC_EMAIL_URL``).
+
+    The password is stored encrypted (``comms.secrets``) and never shown: the audit trail
+    records only that it changed (the field is named ``password`` so that it is redacted).
+    """
+
+    company = models.ForeignKey(
+        "ledger.Company", on_delete=models.CASCADE, related_name="mail_accounts"
+    )
+    kind = models.CharField(_("account"), max_length=10, choices=AccountKind.choices)
+    enabled = models.BooleanField(
+        _("in use"),
+        default=True,
+        help_text=_("Off: messages go out from the installation's account, as before."),
+    )
+    host = models.CharField(_("SMTP server"), max_length=255)
+    port = models.PositiveIntegerField(
+        _("port"), default=587, validators=[MinValueValidator(1), MaxValueValidator(65535)]
+    )
+    security = models.CharField(
+        _("security"), max_length=10, choices=Security.choices, default=Security.STARTTLS
+    )
+    username = models.CharField(_("user name"), max_length=254, blank=True)
+    password = models.TextField(_("password (encrypted)"), blank=True, editable=False)
+    from_address = models.EmailField(
+        _("sender address"),
+        blank=True,
+        help_text=_("Empty: the company's email (its PEC for the PEC account)."),
+    )
+    from_name = models.CharField(
+        _("sender name"),
+        max_length=100,
+        blank=True,
+        help_text=_("Empty: the company's sender name."),
+    )
+    reply_to = models.EmailField(
+        _("reply-to address"), blank=True, help_text=_("Empty: the company's reply-to address.")
+    )
+    rate_per_minute = models.PositiveIntegerField(
+        _("messages a minute at most"),
+        default=0,
+        help_text=_("0: no limit. Many providers refuse more than 30 to 100 a minute."),
+    )
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("mail account")
+        verbose_name_plural = _("mail accounts")
+        ordering = ["company", "kind"]
+        constraints = [
+            models.UniqueConstraint(fields=["company", "kind"], name="mailaccount_one_per_kind")
+        ]
+
+    def __str__(self) -> str:
+        user = f"{self.username}@" if self.username else ""
+        return f"{self.get_kind_display()}: {user}{self.host}:{self.port}"
+
+    @property
+    def has_password(self) -> bool:
+        return bool(self.password)
+
+    @property
+    def scheme(self) -> str:
+        return SCHEME_FOR_SECURITY[Security(self.security)]
+
+    def set_password(self, plain: str) -> None:
+        """Store ``plain`` encrypted (the empty string removes the password)."""
+        from incassa.comms import secrets
+
+        self.password = secrets.encrypt(plain)
+
+    def get_password(self) -> str:
+        """The password in clear, for logging in; ``secrets.SecretUnreadable`` when the
+        secrets key changed since it was stored."""
+        from incassa.comms import secrets
+
+        return secrets.decrypt(self.password)
+
+
+# --------------------------------------------------------------------------------------
+# The company's calendar: public holidays of its place and its own closures
+# --------------------------------------------------------------------------------------
+
+
+class CompanyCalendar(models.Model):
+    """Where the company works, for its public holidays (Italy; a province adds its patron
+    saint's day). Without one, a company has Italy's national holidays."""
+
+    company = models.OneToOneField(
+        "ledger.Company", on_delete=models.CASCADE, related_name="calendar"
+    )
+    country = models.CharField(_("country"), max_length=2, default="IT")
+    subdivision = models.CharField(
+        _("province"),
+        max_length=20,
+        blank=True,
+        help_text=_("Adds the patron saint's day of the place, e.g. Milan 7 December."),
+    )
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("calendar")
+        verbose_name_plural = _("calendars")
+
+    def __str__(self) -> str:
+        return f"{self.country}-{self.subdivision}" if self.subdivision else self.country
+
+
+class CompanyClosure(models.Model):
+    """Days the company is closed (both ends included): the August closure, a bridge day."""
+
+    company = models.ForeignKey("ledger.Company", on_delete=models.CASCADE, related_name="closures")
+    starts_on = models.DateField(_("from"))
+    ends_on = models.DateField(_("to"))
+    description = models.CharField(_("description"), max_length=200)
+
+    class Meta:
+        verbose_name = _("closure")
+        verbose_name_plural = _("closures")
+        ordering = ["company", "starts_on"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_on__gte=F("starts_on")), name="closure_ends_after_start"
+            )
+        ]
+
+    def __str__(self) -> str:
+        if self.starts_on == self.ends_on:
+            return f"{self.starts_on:%d/%m/%Y} {self.description}"
+        return f"{self.starts_on:%d/%m/%Y}-{self.ends_on:%d/%m/%Y} {self.description}"
+
+    def clean(self) -> None:
+        if self.starts_on and self.ends_on and self.ends_on < self.starts_on:
+            raise ValidationError({"ends_on": _("A closure cannot end before it starts.")})

@@ -29,7 +29,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from jinja2 import TemplateError
 
-from incassa.comms import documents, rendering, selectors, transport
+from incassa.comms import accounts, documents, rendering, selectors, transport
 from incassa.comms.defaults import default_templates
 from incassa.comms.models import (
     ELECTRONIC_MEDIA,
@@ -247,7 +247,7 @@ def _medium(action: Action, customer: Customer) -> tuple[str, list[str], str]:
         agent = customer.sales_agent
         return Medium.EMAIL, [agent.email] if agent and agent.email else [], ""
     if action.channel == Channel.REGISTERED_LETTER:
-        if customer.pec and transport.configured_account("pec") is not None:
+        if customer.pec and accounts.has_account(action.company, "pec"):
             return Medium.PEC, [customer.pec], ""
         return Medium.REGISTERED_LETTER, [], ""
     return Medium.LETTER, [], ""
@@ -272,8 +272,10 @@ def draft(
     reference_number: int = 0,
     claims_interest: bool = False,
     letter_template: MessageTemplate | None = None,
+    with_pdf: bool = True,
 ) -> Draft:
-    """Render a message (and its PDF) without storing anything."""
+    """Render a message (and its PDF, unless ``with_pdf`` is False: a preview that only
+    links to the PDF spares WeasyPrint's tenth of a second) without storing anything."""
     if template is None:
         raise CommsError(_("No template for this step: install the default texts."))
     facts = selectors.message_facts(
@@ -297,7 +299,7 @@ def draft(
     payment = _payment(company, facts)
     with translation.override(language):
         if medium in ELECTRONIC_MEDIA and medium != Medium.PEC:
-            pdf = documents.render_statement(
+            pdf = with_pdf and documents.render_statement(
                 documents.Statement(
                     language=language,
                     letterhead=letterhead,
@@ -319,7 +321,7 @@ def draft(
                     raise CommsError(str(exc)) from exc
             else:
                 letter_text = rendered
-            pdf = documents.render_letter(
+            pdf = with_pdf and documents.render_letter(
                 documents.Letter(
                     language=language,
                     letterhead=letterhead,
@@ -342,7 +344,7 @@ def draft(
         text=rendered.text,
         html=rendered.html,
         recipients=recipients,
-        pdf=pdf,
+        pdf=pdf or None,
         pdf_name=pdf_name,
         facts=facts,
         template=template,
@@ -471,13 +473,9 @@ def message_id_for(message: Message) -> str:
 
 
 def _sender(company: Company, medium: str) -> str:
-    if medium == Medium.PEC:
-        account = transport.configured_account("pec")
-        address = (account.from_address if account else "") or company.pec or company.email
-    else:
-        address = company.email or settings.DEFAULT_FROM_EMAIL
-    name = company.sender_name or company.name
-    return formataddr((name, address)) if name else address
+    """The From of a message: the company's own account's sender, else as before."""
+    sender = accounts.sender_for(company, medium)
+    return formataddr((sender.name, sender.address)) if sender.name else sender.address
 
 
 def _store(message: Message, result: Draft, *, action: Action | None) -> None:
@@ -501,8 +499,7 @@ def _store(message: Message, result: Draft, *, action: Action | None) -> None:
         company = message.company
         message.message_id = message_id_for(message)
         message.sender = _sender(company, result.medium)
-        reply_to = company.reply_to or company.email
-        message.reply_to = reply_to if result.medium == Medium.EMAIL else ""
+        message.reply_to = accounts.sender_for(company, result.medium).reply_to
         email = EmailMultiAlternatives(
             subject=message.subject,
             body=result.text,
@@ -561,7 +558,7 @@ def messages_prepare(
         .select_related("customer", "customer__sales_agent")
         .order_by("id")
     )
-    pec_ready = transport.configured_account("pec") is not None
+    pec_ready = accounts.has_account(company, "pec")
     for action in actions:
         medium, _recipients, _note = _medium_quick(action, pec_ready)
         if (medium in ELECTRONIC_MEDIA) == paper:
@@ -648,7 +645,7 @@ def outbox_deliver(
         while batch := [row for row in due.values_list("id", "medium") if row[0] not in tried]:
             for message_id, medium in batch:
                 tried.add(message_id)
-                sender = _transport_for(medium, transports, journal, result)
+                sender = _transport_for(company, medium, transports, journal, result)
                 if sender is not None:
                     _deliver_one(message_id, sender, now=now, today=today, result=result)
     finally:
@@ -662,15 +659,26 @@ def outbox_deliver(
 
 
 def _transport_for(
+    company: Company,
     medium: str,
     transports: dict[str, Any],
     journal: transport.DeliveryJournal,
     result: DeliveryResult,
 ) -> Any:
-    """One open transport per account for the whole delivery (and its rate limit)."""
+    """One open transport per account for the whole delivery (and its rate limit): the
+    company's own account when it has one in use, else the installation's. A message whose
+    account cannot be used stays queued, and the result says why."""
     account_name = "pec" if medium == Medium.PEC else "default"
     if account_name not in transports:
-        account = transport.configured_account(account_name)
+        try:
+            account = accounts.account_for(company, account_name)
+        except accounts.AccountError as exc:
+            result.errors.append(
+                _("the %(name)s mail account cannot be used: %(error)s")
+                % {"name": account_name, "error": exc}
+            )
+            transports[account_name] = None
+            return None
         if account is None:
             result.errors.append(_("no %(name)s mail account configured") % {"name": account_name})
             transports[account_name] = None
@@ -947,6 +955,7 @@ def template_preview(
     subject: str | None = None,
     body: str | None = None,
     user: Any = None,
+    with_pdf: bool = True,
 ) -> Draft:
     """What a template (or an unsaved text for it) would send to a real customer today,
     listing the customer's open items that are late (or, if none is, those still open)."""
@@ -991,4 +1000,5 @@ def template_preview(
         operator=_operator_name(user),
         reference_number=0,
         claims_interest=formal,
+        with_pdf=with_pdf,
     )

@@ -12,6 +12,10 @@ with the options ``?timeout=SECONDS``, ``?rate=MESSAGES_A_MINUTE``, ``?cafile=PA
 CA to trust) and ``?from=ADDRESS`` (envelope sender override: PEC providers accept only the
 mailbox itself). User and password are percent-decoded (``p%40ss`` is ``p@ss``).
 
+Those URLs are the installation's default. A company may have its own accounts, entered on
+its settings page (``comms.accounts``): they become the same ``MailAccount``, and win over
+the environment's. ``check_account`` connects and logs in without sending anything.
+
 Failures are classified: ``TemporaryFailure`` (4xx replies, the network, timeouts, TLS
 hiccups: retry later) or ``PermanentFailure`` (5xx replies, failed authentication, an
 untrusted certificate, bad configuration: retrying will not help).
@@ -39,7 +43,7 @@ import ssl
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from urllib.parse import quote, unquote, urlsplit
 
@@ -728,6 +732,37 @@ def open_transport(
     """A transport for a batch of messages, to use as a context manager. Without a
     ``rate_limiter``, the account's (shared by every transport of the process) applies."""
     return Transport(account, journal=journal, rate_limiter=rate_limiter)
+
+
+CHECK_TIMEOUT = 10.0
+
+
+def check_account(account: MailAccount, *, timeout: float = CHECK_TIMEOUT) -> str:
+    """Connect to the account's server, start TLS and log in as a delivery would, then quit
+    without sending anything: what the settings page's "Test the connection" does. Returns
+    what was checked, in one line; raises TemporaryFailure or PermanentFailure with the
+    server's answer (or the network's error) otherwise. At most ``timeout`` seconds a step,
+    so that a wrong host does not hold the page for the account's usual 30 s."""
+    if account.scheme in ("memory", "file"):
+        return f"{account.display()}: nothing to connect to"
+    account = replace(account, timeout=min(account.timeout, timeout))
+    transport = Transport(account, rate_limiter=RateLimiter(0))
+    try:
+        smtp = transport._connect()
+        transport._smtp = smtp
+        code, reply = smtp.noop()
+        if code != 250:
+            raise _failure(code, _reply_text(code, reply))
+    except (smtplib.SMTPException, OSError) as exc:
+        raise _network_failure(exc, account) from exc
+    finally:
+        transport.close()
+    steps = ["connected"]
+    if account.scheme in ("smtp+tls", "smtps"):
+        steps.append("TLS")
+    if account.username:
+        steps.append(f"logged in as {account.username}")
+    return f"{account.display()}: {', '.join(steps)}"
 
 
 def _network_failure(exc: BaseException, account: MailAccount) -> DeliveryError:

@@ -19,6 +19,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from incassa.comms.calendars import company_calendar
 from incassa.core.users import recorded_user
 from incassa.dunning import services as dunning
 from incassa.dunning.models import Action, ActionStatus, Channel, Hold, HoldKind
@@ -235,10 +236,13 @@ def task_reassign(*, task: Task, assignee: Any, user: Any = None) -> Task:
 
 
 def task_snooze(*, task: Task, until: dt.date | None, user: Any = None) -> Task:
-    """Hide the task from the worklist until ``until`` (None: show it again). Its due date
-    does not move: done after it, it is still late."""
+    """Hide the task from the worklist until ``until`` (None: show it again); a day the
+    company does not work moves to its next working day. Its due date does not move: done
+    after it, it is still late."""
     with transaction.atomic():
         task = _locked_open(task)
+        if until is not None:
+            until = company_calendar(task.company).next_working_day(until)
         task.snoozed_until = until
         task.save(update_fields=["snoozed_until"])
         return task
@@ -340,7 +344,8 @@ def activity_record(
                 assignee=recorded_user(user) or operator_for(customer),
                 kind=TaskKind.FOLLOW_UP,
                 title=(next_action.strip() or _("Follow up"))[:200],
-                due_on=next_action_on,
+                # Nobody works on a holiday: the task is due on the next working day.
+                due_on=company_calendar(customer.company).next_working_day(next_action_on),
                 created_by=recorded_user(user),
             )
         activity = Activity.objects.create(

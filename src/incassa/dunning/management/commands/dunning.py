@@ -46,10 +46,15 @@ class Command(BaseCommand):
 
     def _run(self, company: Any, options: dict) -> None:
         as_of = parse_date(options["date"]) if options["date"] else dt.date.today()
+        notice = _non_working_notice(company, as_of)
         result = dunning_run(company=company, as_of=as_of, dry_run=options["dry_run"])
         if options["json"]:
+            if notice:
+                self.stderr.write(notice)
             self.stdout.write(json.dumps(result.as_dict()))
             return
+        if notice:
+            self.stdout.write(self.style.WARNING(notice))
         verb = "Would create" if result.dry_run else "Created"
         self.stdout.write(
             f"{verb} {result.actions} action(s) for {result.item_steps} item step(s) "
@@ -118,3 +123,24 @@ class Command(BaseCommand):
         self.stdout.write(f"Sent {result.sent} email(s), {result.failed} failed")
         for error in result.errors:
             self.stderr.write(f"  {error}")
+
+
+def _non_working_notice(company: Any, day: dt.date) -> str:
+    """A notice when ``day`` is not one of the company's working days (the run goes on as
+    usual: the engine's decisions do not depend on the calendar)."""
+    from incassa.comms.calendars import company_calendar
+
+    calendar = company_calendar(company, language="en")
+    reason = calendar.reason(day)
+    if reason is None:
+        return ""
+    kind, words = reason
+    weekday = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")[
+        day.weekday()
+    ]
+    why = {"weekend": weekday, "holiday": words, "closure": f"closure: {words}"}[kind]
+    return (
+        f"Notice: {format_day(day)} is not a working day for {company.code} ({why}); "
+        f"the next working day is {format_day(calendar.next_working_day(day))}. "
+        "The run goes on as usual."
+    )
