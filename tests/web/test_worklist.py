@@ -88,6 +88,21 @@ def test_lists_the_users_tasks_most_critical_first(client, company):
     assert 'name="op" value="done"' in html
 
 
+def test_a_page_at_a_time_most_critical_first(client, company, monkeypatch):
+    monkeypatch.setattr("incassa.web.worklist.WORKLIST_PAGE", 2)
+    logged_in(client, company, Role.COLLECTOR)
+    user = _user(client)
+    tasks = [critical_task(company, user, score, f"Cliente {score}") for score in "9876"]
+    # Criticality 9, 8 | 7, 6: two pages of two, the counter counts all four.
+    first = get(client, WORKLIST)
+    assert task_rows(first) == [str(tasks[0].pk), str(tasks[1].pk)]
+    assert "4 compiti" in first
+    assert 'rel="next" href="?page=2"' in first
+    second = get(client, WORKLIST, {"page": "2"})
+    assert task_rows(second) == [str(tasks[2].pk), str(tasks[3].pk)]
+    assert 'rel="prev" href="?page=1"' in second
+
+
 def test_english_and_the_empty_state(client, company):
     logged_in(client, company, Role.COLLECTOR, language="en")
     html = get(client, WORKLIST)

@@ -67,6 +67,7 @@ from incassa.ledger.selectors import (
     customers_for_user,
     role_for_user,
 )
+from incassa.web import htmx
 from incassa.web.views import current_company
 from incassa.workspace.history import GROUP_LABELS as HISTORY_GROUP_LABELS
 from incassa.workspace.history import GROUPS as HISTORY_GROUPS
@@ -338,7 +339,14 @@ def customer_list(request: HttpRequest, access: Access) -> HttpResponse:
         "categories": CustomerCategory.objects.filter(company=access.company),
         "agents": agents,
     }
-    return render(request, "web/customers.html", context)
+    # htmx (a search as one types, a filter, a page) swaps the table alone.
+    return htmx.render_page(
+        request,
+        "web/customers.html",
+        "web/partials/customers_part.html",
+        context,
+        target="customer-results",
+    )
 
 
 # --------------------------------------------------------------------------------------
@@ -365,6 +373,11 @@ def customer_detail(request: HttpRequest, access: Access, code: str) -> HttpResp
     )
     if request.method == "POST":
         return _customer_post(request, customer)
+    if htmx.wants_part(request, target="history"):
+        # A filter chip of the history, from htmx: the history alone, none of the rest.
+        context = {**_base_context(request, access), "customer": customer}
+        context.update(_customer_timeline(request, customer))
+        return htmx.vary_on_htmx(render(request, "web/partials/history_part.html", context))
     today = _today()
     profile = customer_dunning_profile(customer=customer, as_of=today)
     totals = customer_totals(customer=customer, as_of=today)
@@ -386,6 +399,12 @@ def customer_detail(request: HttpRequest, access: Access, code: str) -> HttpResp
         "suspension_form": SuspensionForm(),
     }
     context["aging"] = _aging(context["items"], today)
+    context.update(_customer_timeline(request, customer))
+    return htmx.vary_on_htmx(render(request, "web/customer.html", context))
+
+
+def _customer_timeline(request: HttpRequest, customer: Customer) -> dict[str, Any]:
+    """The customer's history as the request's filter and ``timeline`` ask."""
     shown_all = request.GET.get("timeline") == "all"
     group = _history_group(request)
     history = customer_history(
@@ -393,8 +412,7 @@ def customer_detail(request: HttpRequest, access: Access, code: str) -> HttpResp
         groups=None if group is None else {group},
         limit=None if shown_all else TIMELINE_SHOWN,
     )
-    context.update(_history_context(history, group))
-    return render(request, "web/customer.html", context)
+    return _history_context(history, group)
 
 
 def _aging(items: list[ItemState], today: dt.date) -> list[AgingBucket]:

@@ -4,7 +4,8 @@ and before saving see what the change would do to tomorrow's run.
 The preview applies the change in a transaction that is rolled back and runs the engine's
 own preview for tomorrow with and without it, so what it shows is what the engine would
 decide. Only administrators and credit managers change strategies; collectors and
-auditors look; sales agents do not see them.
+auditors look; sales agents do not see them. With htmx the preview comes into the page
+without reloading it (the form stays as it was typed).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from incassa.core.fields import AmountFormField
 from incassa.dunning import services as dunning
 from incassa.dunning.models import CategoryStrategy, Channel, CustomerStrategy, Step, Strategy
 from incassa.ledger.models import CustomerCategory, Role
+from incassa.web import htmx
 from incassa.web.customers import Access, _base_context, _form_errors, _today, company_page
 
 STRATEGY_ROLES = frozenset({Role.ADMINISTRATOR, Role.CREDIT_MANAGER})
@@ -206,7 +208,14 @@ def step_edit(request: HttpRequest, access: Access, pk: int, step_pk: int | None
         "comparison": comparison,
         "comparison_rows": comparison.rows(labels) if comparison else [],
     }
-    return render(request, "web/step.html", context)
+    # htmx's "Preview tomorrow" swaps the preview alone; "Save" still posts the page.
+    return htmx.render_page(
+        request,
+        "web/step.html",
+        "web/partials/step_preview_part.html",
+        context,
+        target="step-preview",
+    )
 
 
 urlpatterns = [

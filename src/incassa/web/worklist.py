@@ -5,6 +5,10 @@ Thin like the other pages: the selectors say what to show, the workspace service
 the tasks. A GET first brings the tasks up to date with the engine's actions (set-based, a
 handful of queries) for the roles that act; read-only roles only look. A task of another
 company is a 404; a user's mistake (a past day, a task already closed) is a message.
+
+Without JavaScript a POST redirects back to the list; from htmx it answers with the task's
+row again (or a short confirmation where it was, once the task has left the list) and the
+counter, so that the operator stays where they were on a long list.
 """
 
 from __future__ import annotations
@@ -15,12 +19,14 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from incassa.core.formatting import format_day
+from incassa.web import htmx
 from incassa.web.customers import (
     Access,
     DateInput,
@@ -40,6 +46,8 @@ from incassa.workspace.work import (
     task_snooze,
     tasks_sync_from_actions,
 )
+
+WORKLIST_PAGE = 100
 
 
 class SnoozeForm(forms.Form):
@@ -64,9 +72,13 @@ def worklist(request: HttpRequest, access: Access) -> HttpResponse:
     today = _today()
     if access.can_act:
         tasks_sync_from_actions(company=access.company, as_of=today)
+    items = worklist_items(company=access.company, user=request.user, today=today)
+    # The most critical first, a page at a time: a portfolio's bad day can hold hundreds.
+    page = Paginator(items, WORKLIST_PAGE).get_page(request.GET.get("page"))
     context = {
         **_base_context(request, access),
-        "items": worklist_items(company=access.company, user=request.user, today=today),
+        "items": items,
+        "page": page,
         "operators": list(_operators(access)) if access.can_act else [],
     }
     return render(request, "web/worklist.html", context)
@@ -87,7 +99,24 @@ def _worklist_post(request: HttpRequest, access: Access) -> HttpResponse:
             handler(request, access, task)
         except WorkError as exc:
             messages.error(request, str(exc))
+    if htmx.wants_part(request):
+        return _task_part(request, access, task)
     return redirect("web:worklist")
+
+
+def _task_part(request: HttpRequest, access: Access, task: Task) -> HttpResponse:
+    """What an htmx POST swaps: the task as the list now shows it, or nothing if it has
+    left the list (done, snoozed, given to someone else), and the new counter."""
+    items = worklist_items(company=access.company, user=request.user, today=_today())
+    item = next((item for item in items if item.task.pk == task.pk), None)
+    context = {
+        **_base_context(request, access),
+        "items": items,
+        "item": item,
+        "task_id": task.pk,
+        "operators": list(_operators(access)) if item is not None else [],
+    }
+    return htmx.vary_on_htmx(render(request, "web/partials/worklist_post.html", context))
 
 
 def _done(request: HttpRequest, access: Access, task: Task) -> None:
@@ -100,10 +129,11 @@ def _snooze(request: HttpRequest, access: Access, task: Task) -> None:
     if not form.is_valid():
         _form_errors(request, form)
         return
-    until = form.cleaned_data["until"]
-    task_snooze(task=task, until=until, user=request.user)
+    # The task comes back on the next working day when the day chosen is not one.
+    task = task_snooze(task=task, until=form.cleaned_data["until"], user=request.user)
     messages.success(
-        request, _("The task is snoozed until %(date)s.") % {"date": format_day(until)}
+        request,
+        _("The task is snoozed until %(date)s.") % {"date": format_day(task.snoozed_until)},
     )
 
 
