@@ -18,9 +18,12 @@ from html import unescape
 import pytest
 import time_machine
 from django.urls import reverse
+from django.utils import timezone
 
+from incassa.credit.models import ReportKind, ReportSnapshot
 from incassa.dunning.models import ActionStatus, ItemProgress, Step
 from incassa.ledger.models import Role
+from incassa.workspace.report_snapshots import effectiveness_snapshot_take
 from tests.factories import CompanyFactory, CustomerFactory, action_with_items
 from tests.web.test_customers import get, logged_in
 from tests.workspace.test_selectors import at, gone_out, item
@@ -86,11 +89,113 @@ def test_sales_agents_are_refused_and_not_offered_the_link(client, ledger):
     assert f'href="{URL}"' not in get(client, reverse("web:dashboard"))
 
 
-def test_it_only_reads(client, ledger):
-    logged_in(client, ledger, Role.CREDIT_MANAGER)
-    assert client.post(URL).status_code == 405
-    logged_in(client, ledger, Role.AUDITOR)
-    assert client.post(URL).status_code == 403
+# --- figures computed ahead ------------------------------------------------------------------
+# The page reads the stored report (workspace.report_snapshots); the fixture's clock is
+# 30/04/2026 09:00 UTC, 11:00 in Rome.
+
+
+def snapshot_notice(html: str) -> str:
+    found = re.search(
+        r'<div class="notice notice--(\w+) report-snapshot"[^>]*>\s*<p>(.*?)</p>', html, re.S
+    )
+    assert found, "no notice of when the figures were computed"
+    return (
+        found.group(1) + ": " + " ".join(unescape(re.sub(r"<[^>]+>", "", found.group(2))).split())
+    )
+
+
+def test_the_page_shows_the_stored_figures_and_when(client, ledger):
+    stored = effectiveness_snapshot_take(company=ledger, today=D(2026, 4, 30))
+    ReportSnapshot.objects.filter(pk=stored.pk).update(data={**stored.data, "not_working": []})
+    logged_in(client, ledger, Role.CREDIT_MANAGER, language="en")
+    html = get(client, URL)
+    assert listed(html) == []  # the stored list (emptied by hand), not a new computation
+    assert snapshot_notice(html) == (
+        "info: Figures as of 30/04/2026 11:00, computed ahead for the ledger on 30/04/2026."
+    )
+
+
+def test_without_stored_figures_the_page_computes_and_keeps_them(client, ledger):
+    logged_in(client, ledger, Role.COLLECTOR, language="en")
+    assert listed(get(client, URL)) == ["BETA"]
+    stored = ReportSnapshot.objects.get(company=ledger, kind=ReportKind.EFFECTIVENESS)
+    # The default period, 31/01 to 30/04.
+    assert (stored.key, stored.preset, stored.as_of) == (
+        "2026-01-31|2026-04-30",
+        True,
+        D(2026, 4, 30),
+    )
+
+
+def test_older_figures_are_shown_as_stale(client, ledger):
+    effectiveness_snapshot_take(company=ledger, today=D(2026, 4, 28))
+    logged_in(client, ledger, Role.CREDIT_MANAGER, language="en")
+    html = get(client, URL)
+    # The default period of 28/04: the 90 days from 29/01.
+    assert "Contacts from 29/01/2026 to 28/04/2026" in html
+    assert snapshot_notice(html).startswith("warning: Figures as of 30/04/2026 11:00")
+    assert "Newer data may have arrived since: recompute them to include it." in html
+
+
+@pytest.mark.parametrize(
+    ("role", "status"),
+    [
+        (Role.ADMINISTRATOR, 302),
+        (Role.CREDIT_MANAGER, 302),
+        (Role.COLLECTOR, 403),
+        (Role.AUDITOR, 403),
+        (Role.SALES_AGENT, 403),
+    ],
+)
+def test_who_may_recompute(client, ledger, role, status):
+    stored = effectiveness_snapshot_take(company=ledger, today=D(2026, 4, 28))
+    logged_in(client, ledger, role, language="en")
+    response = client.post(URL, {"recompute": "1"})
+    assert response.status_code == status
+    if status == 302:
+        assert response.url == URL
+        # Recomputed as of today: the default period up to 30/04, now the newest.
+        newest = ReportSnapshot.objects.filter(kind=ReportKind.EFFECTIVENESS).latest("as_of")
+        assert (newest.key, newest.as_of) == ("2026-01-31|2026-04-30", D(2026, 4, 30))
+        assert "The figures have been recomputed." in get(client, URL)
+    else:
+        assert ReportSnapshot.objects.get() == stored
+
+
+@pytest.mark.parametrize(
+    ("role", "offered"),
+    [
+        (Role.ADMINISTRATOR, True),
+        (Role.CREDIT_MANAGER, True),
+        (Role.COLLECTOR, False),
+        (Role.AUDITOR, False),
+    ],
+)
+def test_the_button_is_offered_to_who_may_use_it(client, ledger, role, offered):
+    logged_in(client, ledger, role, language="en")
+    assert ("Recompute now" in get(client, URL)) is offered
+
+
+def test_recompute_a_chosen_period(client, ledger):
+    logged_in(client, ledger, Role.CREDIT_MANAGER, language="en")
+    html = get(client, URL, {"from": "2026-02-02", "to": "2026-04-30"})
+    assert '<input type="hidden" name="from" value="2026-02-02">' in html
+    stored = ReportSnapshot.objects.get(key="2026-02-02|2026-04-30")
+    ReportSnapshot.objects.filter(pk=stored.pk).update(
+        computed_at=stored.computed_at - dt.timedelta(days=1)
+    )
+    response = client.post(URL, {"from": "2026-02-02", "to": "2026-04-30", "recompute": "1"})
+    assert response.url == f"{URL}?from=2026-02-02&to=2026-04-30"
+    stored.refresh_from_db()
+    assert stored.computed_at == timezone.now()
+
+
+def test_another_companys_stored_figures_are_not_shown(client, ledger):
+    other = CompanyFactory(code="altra")
+    effectiveness_snapshot_take(company=other, today=D(2026, 4, 30))
+    logged_in(client, ledger, Role.CREDIT_MANAGER, language="en")
+    assert listed(get(client, URL)) == ["BETA"]
+    assert ReportSnapshot.objects.filter(company=ledger).count() == 1
 
 
 def test_the_tables_with_their_figures(client, ledger):

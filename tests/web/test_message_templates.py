@@ -4,6 +4,7 @@ version, a text with errors, and who may edit."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal
 
 import pytest
@@ -120,3 +121,75 @@ def test_another_companys_template_is_not_found(client, company):
     other = MessageTemplate.objects.filter(company=CompanyFactory()).first()
     logged_in(client, company, language="en")
     assert client.get(reverse("web:message_template", args=[other.pk])).status_code == 404
+
+
+# --- the customer previewed on ----------------------------------------------------------------
+# Chosen by bounded reads of the indexes (the customers of the items that fell due last),
+# first the earliest of them owing at most PREVIEW_ITEMS_MAX (3) open items: a one-page
+# statement, never the ledger's longest one.
+
+
+def owing(company, name: str, dues: list[dt.date]):
+    customer = CustomerFactory(company=company, name=name)
+    for n, due in enumerate(dues):
+        ReceivableFactory(
+            company=company,
+            customer=customer,
+            document_number=f"{name[:3]}-{n}",
+            due_date=due,
+            open_amount=Decimal("100.00"),
+        )
+    return customer
+
+
+def preview_select(html: str) -> tuple[list[str], str]:
+    select = html[html.index('<select id="preview-customer"') :]
+    select = select[: select.index("</select>")]
+    names = re.findall(r"<option [^>]*>([^<]+)</option>", select)
+    chosen = re.search(r"<option [^>]*selected>([^<]+)</option>", select)
+    return names, chosen.group(1) if chosen else ""
+
+
+def test_the_customer_previewed_first_owes_few_items(client, company, reminder):
+    # Rossi's F1 fell due on 01/03; Verdi's 4 items on 20/03 (more than 3); Bianchi's 2 on
+    # 10/03; Neri's item falls due on 30/04 (not late: only if nobody were).
+    owing(company, "Verdi", [dt.date(2026, 3, 20)] * 4)
+    owing(company, "Bianchi", [dt.date(2026, 3, 10), dt.date(2026, 2, 1)])
+    owing(company, "Neri", [dt.date(2026, 4, 30)])
+    logged_in(client, company, language="en")
+    html = get(client, reverse("web:message_template", args=[reminder.pk]))
+    names, chosen = preview_select(html)
+    # The latest due first: Verdi (20/03), Bianchi (10/03), Rossi (01/03).
+    assert names == ["Verdi", "Bianchi", "Rossi S.r.l."]
+    assert chosen == "Bianchi"  # Verdi owes 4 items
+
+
+def test_when_nobody_is_late_the_next_due_are_offered(client, company):
+    template = MessageTemplate.objects.get(
+        company=company, code="first-reminder", kind="email", language="it"
+    )
+    owing(company, "Neri", [dt.date(2026, 4, 30)])
+    owing(company, "Gialli", [dt.date(2026, 4, 10)] * 5)
+    logged_in(client, company, language="en")
+    names, chosen = preview_select(get(client, reverse("web:message_template", args=[template.pk])))
+    assert names == ["Gialli", "Neri"]  # due 10/04, then 30/04
+    assert chosen == "Neri"  # Gialli owes 5
+
+
+def test_every_customer_owes_many_the_one_owing_fewest_is_first(client, company, monkeypatch):
+    monkeypatch.setattr("incassa.web.message_templates.PREVIEW_ITEMS_MAX", 1)
+    template = MessageTemplate.objects.get(
+        company=company, code="first-reminder", kind="email", language="it"
+    )
+    owing(company, "Verdi", [dt.date(2026, 3, 20)] * 3)
+    owing(company, "Bianchi", [dt.date(2026, 3, 10)] * 2)
+    logged_in(client, company, language="en")
+    names, chosen = preview_select(get(client, reverse("web:message_template", args=[template.pk])))
+    assert (names, chosen) == (["Verdi", "Bianchi"], "Bianchi")
+
+
+def test_another_companys_customers_are_not_offered(client, company, reminder):
+    owing(CompanyFactory(code="altra"), "Estranei", [dt.date(2026, 3, 30)])
+    logged_in(client, company, language="en")
+    names, chosen = preview_select(get(client, reverse("web:message_template", args=[reminder.pk])))
+    assert (names, chosen) == (["Rossi S.r.l."], "Rossi S.r.l.")

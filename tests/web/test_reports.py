@@ -8,9 +8,13 @@ import datetime as dt
 import pytest
 import time_machine
 from django.urls import reverse
+from django.utils import timezone
 
+from incassa.credit.models import ReportKind, ReportSnapshot
+from incassa.credit.services import kpi_snapshot_take
 from incassa.ledger.models import CustomerCategory, Role, SalesAgent
 from tests.credit.management.commands.test_kpi import ledger  # noqa: F401  (the fixture)
+from tests.factories import CompanyFactory
 from tests.web.test_customers import get, logged_in
 
 pytestmark = pytest.mark.django_db
@@ -63,3 +67,99 @@ def test_a_sales_agent_sees_their_customers(client, ledger):  # noqa: F811
     html = get(client, REPORTS, {**PARAMS, "scope": "company"})
     assert "2.000,00\xa0€" in html
     assert "4.500,00" not in html
+
+
+# --- figures computed ahead ------------------------------------------------------------------
+# The page reads stored figures (credit.report_snapshots); the clock is 01/04/2026 09:00 UTC,
+# 11:00 in Rome. The day's KPI snapshot of 31/03 keeps the company's figures for the default
+# period (01/01 to 31/03): asked for no date, the page shows them.
+
+COMPANY_KEY = "company|2026-01-01|2026-03-31"
+
+
+def test_asked_for_no_date_the_page_shows_the_newest_stored_figures(client, ledger):  # noqa: F811
+    kpi_snapshot_take(company=ledger, as_of=dt.date(2026, 3, 31))
+    stored = ReportSnapshot.objects.get(kind=ReportKind.KPI)
+    ReportSnapshot.objects.filter(pk=stored.pk).update(data={**stored.data, "open_amount": "7.00"})
+    logged_in(client, ledger, language="en")
+    html = get(client, REPORTS)
+    assert "on 31/03/2026, for the period from 01/01/2026" in html
+    assert "€7.00" in html  # the stored figure (changed by hand), not a new computation
+    # They describe 31/03, before today: newer data may change them.
+    assert "Figures as of 01/04/2026 11:00, computed ahead for the ledger on 31/03/2026." in html
+    assert "Newer data may have arrived since" in html
+    response = client.get(REPORTS, {"export": "csv"})
+    assert "7,00;EUR" in response.content.decode("utf-8-sig")
+
+
+def test_without_stored_figures_today_s_are_computed_and_kept(client, ledger):  # noqa: F811
+    logged_in(client, ledger, language="en")
+    html = get(client, REPORTS)
+    # Today 01/04, the period from 02/01; F5 (due 09/04) and F3 are not due yet.
+    assert "on 01/04/2026, for the period from 02/01/2026" in html
+    stored = ReportSnapshot.objects.get(company=ledger, kind=ReportKind.KPI)
+    assert (stored.key, stored.preset) == ("company|2026-01-02|2026-04-01", True)
+    assert stored.data["open_amount"] == "4500.00"
+
+
+@pytest.mark.parametrize(
+    ("role", "status"),
+    [
+        (Role.ADMINISTRATOR, 302),
+        (Role.CREDIT_MANAGER, 302),
+        (Role.COLLECTOR, 403),
+        (Role.AUDITOR, 403),
+        (Role.SALES_AGENT, 403),
+    ],
+)
+def test_who_may_recompute(client, ledger, role, status):  # noqa: F811
+    kpi_snapshot_take(company=ledger, as_of=dt.date(2026, 3, 31))
+    stored = ReportSnapshot.objects.get(kind=ReportKind.KPI)
+    ReportSnapshot.objects.filter(pk=stored.pk).update(data={**stored.data, "open_amount": "7.00"})
+    logged_in(client, ledger, role, language="en")
+    response = client.post(
+        f"{REPORTS}?scope=company",
+        {"as_of": "2026-03-31", "start": "2026-01-01", "scope": "company", "recompute": "1"},
+    )
+    assert response.status_code == status
+    stored.refresh_from_db()
+    if status == 302:
+        assert response.url == f"{REPORTS}?scope=company"  # back to the page as it was
+        assert stored.data["open_amount"] == "4500.00"  # computed again
+        assert "The figures have been recomputed." in get(client, response.url)
+    else:
+        assert stored.data["open_amount"] == "7.00"
+
+
+@pytest.mark.parametrize(
+    ("role", "offered"),
+    [
+        (Role.ADMINISTRATOR, True),
+        (Role.CREDIT_MANAGER, True),
+        (Role.COLLECTOR, False),
+        (Role.AUDITOR, False),
+    ],
+)
+def test_the_button_is_offered_to_who_may_use_it(client, ledger, role, offered):  # noqa: F811
+    logged_in(client, ledger, role, language="en")
+    html = get(client, REPORTS, PARAMS)
+    assert ("Recompute now" in html) is offered
+    if offered:
+        assert '<input type="hidden" name="as_of" value="2026-03-31">' in html
+
+
+def test_another_companys_stored_figures_are_not_shown(client, ledger):  # noqa: F811
+    other = CompanyFactory(code="altra")
+    ReportSnapshot.objects.create(
+        company=other,
+        kind=ReportKind.KPI,
+        key=COMPANY_KEY,
+        preset=True,
+        as_of=dt.date(2026, 3, 31),
+        data={},
+        computed_at=timezone.now(),
+    )
+    logged_in(client, ledger, language="en")
+    html = get(client, REPORTS)
+    assert "on 01/04/2026" in html  # not the other company's day
+    assert "€4,500.00" in html

@@ -318,6 +318,29 @@ class KpiReport:
             "average_days_late": _text(self.average_days_late),
         }
 
+    @classmethod
+    def from_json(cls, data: Mapping) -> KpiReport:
+        """The report ``as_json`` wrote (a stored snapshot): the same figures, to the cent."""
+
+        def value(key: str) -> Decimal | None:
+            return None if data.get(key) is None else Decimal(data[key])
+
+        return cls(
+            as_of=dt.date.fromisoformat(data["as_of"]),
+            period_start=dt.date.fromisoformat(data["period_start"]),
+            open_amount=Decimal(data["open_amount"]),
+            overdue_amount=Decimal(data["overdue_amount"]),
+            aging={bucket: Decimal(data["aging"][bucket]) for bucket in AGING_BUCKETS},
+            dso=value("dso"),
+            dso_countback=value("dso_countback"),
+            best_possible_dso=value("best_possible_dso"),
+            add=value("add"),
+            cei=value("cei"),
+            late_share=value("late_share"),
+            average_days_to_pay=value("average_days_to_pay"),
+            average_days_late=value("average_days_late"),
+        )
+
 
 def kpi_report(
     *,

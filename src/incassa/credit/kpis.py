@@ -182,6 +182,15 @@ class ScopedReport:
     def as_json(self) -> dict:
         return {**self.report.as_json(), "scope": self.scope.key, "sales_source": self.sales_source}
 
+    @classmethod
+    def from_json(cls, data: dict) -> ScopedReport:
+        kind, _sep, ident = data["scope"].partition(":")
+        return cls(
+            scope=Scope(kind, int(ident) if ident else None),
+            report=kpi.KpiReport.from_json(data),
+            sales_source=data["sales_source"],
+        )
+
 
 def kpi_report(
     *,
@@ -250,12 +259,16 @@ def _ledger_known_on(company: Company, day: dt.date) -> bool:
 
 def reports_by_scope(*, company: Company, as_of: dt.date) -> Iterator[tuple[str, kpi.KpiReport]]:
     """The company's figures, then each category's and each sales agent's."""
-    yield "company", kpi_report(company=company, as_of=as_of).report
+    for scope in scopes_of(company):
+        yield scope.key, kpi_report(company=company, as_of=as_of, scope=scope).report
+
+
+def scopes_of(company: Company) -> Iterator[Scope]:
+    """The company, then each of its categories and sales agents."""
+    yield Scope()
     for category_id in CustomerCategory.objects.filter(company=company).values_list(
         "id", flat=True
     ):
-        scope = Scope("category", category_id)
-        yield scope.key, kpi_report(company=company, as_of=as_of, scope=scope).report
+        yield Scope("category", category_id)
     for agent_id in SalesAgent.objects.filter(company=company).values_list("id", flat=True):
-        scope = Scope("agent", agent_id)
-        yield scope.key, kpi_report(company=company, as_of=as_of, scope=scope).report
+        yield Scope("agent", agent_id)

@@ -9,12 +9,17 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.dispatch import receiver
+from django.dispatch import Signal, receiver
 
 from incassa.ledger.models import Company
 from incassa.ledger.signals import snapshot_applied
 
 logger = logging.getLogger(__name__)
+
+# Sent after the day's key figures were kept (after an import's scores, by ``incassa kpi
+# --snapshot`` and the daily cycle), with ``company`` and ``as_of``: the reports that the
+# pages read precomputed follow (the workspace's effectiveness).
+kpi_snapshot_taken = Signal()
 
 
 @receiver(snapshot_applied, dispatch_uid="credit_scores_after_import")

@@ -3,24 +3,37 @@ pay and late, aging) for any date and period, for the company or one category, s
 or customer, computed the same way as ``incassa kpi`` and exported to CSV or Excel.
 
 A sales agent sees the figures of their own customers only (their agent scope).
+
+The figures aggregate the whole ledger (seconds on a million items), so they are computed
+ahead and stored (``credit.report_snapshots``): the company's for the default period after
+each import's KPI snapshot, which the page shows when asked for no date; any other date,
+period or scope the first time it is asked for. The page says when they were computed;
+administrators and credit managers may recompute them now (a POST, then back).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django import forms
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.urls import path
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from incassa.core.exports import rows_to_csv, rows_to_xlsx
-from incassa.credit.kpis import Scope, default_period_start, kpi_report
-from incassa.ledger.models import Customer, CustomerCategory, SalesAgent
+from incassa.credit.kpis import Scope, default_period_start
+from incassa.credit.report_snapshots import is_stale, kpi_figures, kpi_preset_as_of
+from incassa.ledger.models import Customer, CustomerCategory, Role, SalesAgent
 from incassa.ledger.selectors import AGING_BUCKETS as BUCKET_SPECS
 from incassa.web.customers import Access, DateInput, _base_context, _today, company_page
+
+# Who may recompute the stored figures now (seconds of work on a large ledger).
+RECOMPUTING_ROLES = frozenset({Role.ADMINISTRATOR, Role.CREDIT_MANAGER})
 
 # What each figure means, in one line (docs/kpis.md has the definitions in full).
 KPI_ROWS = (
@@ -115,14 +128,28 @@ def _scope(access: Access, value: str, request: HttpRequest) -> tuple[Scope, str
     return Scope(), company.name
 
 
+def _asked(
+    request: HttpRequest, access: Access, params: Any, today: dt.date
+) -> tuple[ReportForm, dt.date, dt.date, Scope, str]:
+    """The form, and the date, period start and scope it asks for: by default the day of
+    the newest figures computed ahead (today when there are none) and its default period."""
+    form = ReportForm(params or None, access=access)
+    data = form.cleaned_data if form.is_bound and form.is_valid() else {}
+    as_of = data.get("as_of")
+    if as_of is None:
+        as_of = kpi_preset_as_of(company=access.company, today=today) or today
+    as_of = min(as_of, today)
+    start = data.get("start") or default_period_start(as_of)
+    scope, scope_name = _scope(access, data.get("scope") or params.get("scope", ""), request)
+    return form, as_of, start, scope, scope_name
+
+
 @company_page
 def report(request: HttpRequest, access: Access) -> HttpResponse:
     today = _today()
-    form = ReportForm(request.GET or None, access=access)
-    data = form.cleaned_data if form.is_bound and form.is_valid() else {}
-    as_of = min(data.get("as_of") or today, today)
-    start = data.get("start") or default_period_start(as_of)
-    scope, scope_name = _scope(access, data.get("scope") or request.GET.get("scope", ""), request)
+    if request.method == "POST":
+        return _recompute(request, access, today)
+    form, as_of, start, scope, scope_name = _asked(request, access, request.GET, today)
     context: dict[str, Any] = {
         **_base_context(request, access),
         "form": form,
@@ -133,7 +160,8 @@ def report(request: HttpRequest, access: Access) -> HttpResponse:
     if start > as_of:
         context["problem"] = _("The period must start on or before the date of the report.")
         return render(request, "web/reports.html", context)
-    result = kpi_report(company=access.company, as_of=as_of, period_start=start, scope=scope)
+    stored = kpi_figures(company=access.company, as_of=as_of, period_start=start, scope=scope)
+    result = stored.result
     figures = result.report
     rows = [(key, label, hint, unit, getattr(figures, key)) for key, label, hint, unit in KPI_ROWS]
     aging = [(spec.key, spec.label, figures.aging.get(spec.key)) for spec in BUCKET_SPECS]
@@ -147,9 +175,34 @@ def report(request: HttpRequest, access: Access) -> HttpResponse:
             "aging": aging,
             "sales_source": result.sales_source,
             "query": request.GET.urlencode(),
+            "snapshot": stored.snapshot,
+            "stale": is_stale(stored.snapshot, today=today),
+            "may_recompute": access.role in RECOMPUTING_ROLES,
+            "recompute_action": request.get_full_path(),
+            "recompute_fields": [
+                ("as_of", as_of.isoformat()),
+                ("start", start.isoformat()),
+                ("scope", request.GET.get("scope", "")),
+            ],
         }
     )
     return render(request, "web/reports.html", context)
+
+
+def _recompute(request: HttpRequest, access: Access, today: dt.date) -> HttpResponse:
+    """Compute the figures shown (date, period and scope in the form's fields) again now,
+    then show the page as it was asked for (its query)."""
+    if access.role not in RECOMPUTING_ROLES:
+        raise PermissionDenied(_("Only administrators and credit managers recompute the figures."))
+    _form, as_of, start, scope, _name = _asked(request, access, request.POST, today)
+    if start > as_of:
+        messages.error(request, _("The period must start on or before the date of the report."))
+    else:
+        kpi_figures(
+            company=access.company, as_of=as_of, period_start=start, scope=scope, recompute=True
+        )
+        messages.success(request, _("The figures have been recomputed."))
+    return redirect(request.get_full_path())
 
 
 def _export(kind, access, as_of, start, scope_name, figures, rows, aging) -> HttpResponse:

@@ -509,7 +509,12 @@ class EffectivenessReport:
     strategies: list[EffectivenessRow]
     actions: eff.Figures  # every action of the period
     activities: eff.Figures  # every activity of the period
-    not_working: list[NotWorking]
+    not_working: list[NotWorking]  # the first ones when the report was asked for a few
+    not_working_total: int | None = None  # how many there are (None: all are listed)
+
+    @property
+    def not_working_count(self) -> int:
+        return len(self.not_working) if self.not_working_total is None else self.not_working_total
 
     def as_json(self) -> dict:
         return {
@@ -531,10 +536,105 @@ def effectiveness_report(
     *, company: Company, start: dt.date, end: dt.date, today: dt.date
 ) -> EffectivenessReport:
     """The effectiveness of the contacts from ``start`` to ``end`` and the customers for
-    whom they are not working, labelled and ordered for a page or a command."""
+    whom they are not working, labelled and ordered for a page or a command (computed now:
+    seconds on a million items; pages read it stored, see ``report_snapshots``)."""
+    data = effectiveness_data(company=company, start=start, end=end, today=today)
+    return effectiveness_report_from(company=company, data=data)
+
+
+def effectiveness_data(
+    *, company: Company, start: dt.date, end: dt.date, today: dt.date, keep: int | None = None
+) -> dict:
+    """The figures computed now, as JSON (what a stored report keeps: Decimals as strings,
+    shares as exact floats, groups by their ids): every table, the totals, and the
+    customers for whom it is not working in the order shown (the first ``keep`` of them,
+    and how many there are)."""
     inputs, overdue = _gather(company=company, start=start, end=end, today=today)
     result = eff.effectiveness(inputs, today=today)
-    tables = result.tables
+    entries = _not_working_order(company, result.flags, overdue)
+    return {
+        "from": start.isoformat(),
+        "to": end.isoformat(),
+        "today": today.isoformat(),
+        "observed_until": result.observed_until.isoformat(),
+        "tables": {
+            dimension: [[key, _figures_json(figures)] for key, figures in groups.items()]
+            for dimension, groups in result.tables.items()
+        },
+        "totals": {source: _figures_json(figures) for source, figures in result.totals.items()},
+        "not_working": entries if keep is None else entries[:keep],
+        "not_working_total": len(entries),
+    }
+
+
+def _figures_json(figures: eff.Figures) -> dict:
+    return {
+        "contacts": figures.contacts,
+        "amount": f"{figures.amount:.2f}",
+        "shares": [[days, share] for days, share in figures.shares.items()],
+        "followed": [[days, count] for days, count in figures.followed.items()],
+        "median_days": figures.median_days,
+        "paid_items": figures.paid_items,
+        "open_items": figures.open_items,
+    }
+
+
+def _figures_from(data: dict) -> eff.Figures:
+    return eff.Figures(
+        contacts=data["contacts"],
+        amount=Decimal(data["amount"]),
+        shares={int(days): share for days, share in data["shares"]},
+        followed={int(days): count for days, count in data["followed"]},
+        median_days=data["median_days"],
+        paid_items=data["paid_items"],
+        open_items=data["open_items"],
+    )
+
+
+def _not_working_order(
+    company: Company, flags: list[eff.Flag], overdue: dict[int, Decimal]
+) -> list[dict]:
+    """The flagged customers of the company, the largest overdue amount first, as JSON with
+    their overdue amount today. One query per IN_CHUNK customers."""
+    codes: dict[int, str] = {}
+    for chunk in _chunks(flag.customer_id for flag in flags):
+        codes.update(
+            Customer.objects.filter(company=company, pk__in=chunk).values_list("pk", "code")
+        )
+    entries = [
+        (overdue.get(flag.customer_id, Decimal("0.00")), flag)
+        for flag in flags
+        if flag.customer_id in codes
+    ]
+    entries.sort(key=lambda e: (-e[0], -e[1].finished_amount, codes[e[1].customer_id]))
+    return [
+        {
+            "customer_id": flag.customer_id,
+            "overdue_amount": f"{amount:.2f}",
+            "finished_items": flag.finished_items,
+            "finished_amount": f"{flag.finished_amount:.2f}",
+            "finished_days": flag.finished_days,
+            "handed_over_step": flag.handed_over_step,
+            "broken_promises": flag.broken_promises,
+            "broken_plans": flag.broken_plans,
+            "fruitless_contacts": flag.fruitless_contacts,
+            "spoken": flag.spoken,
+            "suggestion": flag.suggestion,
+        }
+        for amount, flag in entries
+    ]
+
+
+def effectiveness_report_from(
+    *, company: Company, data: dict, limit: int | None = None
+) -> EffectivenessReport:
+    """The report ``effectiveness_data`` computed (now, or stored), labelled in the current
+    language with the strategies and customers as they are now; only the first ``limit``
+    customers where it is not working are read (all when None). A handful of queries."""
+    tables = {
+        dimension: {key: _figures_from(figures) for key, figures in rows}
+        for dimension, rows in data["tables"].items()
+    }
     steps = {
         step.pk: step
         for step in Step.objects.filter(strategy__company=company).select_related("strategy")
@@ -548,28 +648,34 @@ def effectiveness_report(
                 detail=f"{steps[pk].strategy.name} · {steps[pk].get_channel_display()}",
                 figures=figures,
             )
-            for pk, figures in tables[eff.Dimension.STEP].items()
+            for pk, figures in tables.get(eff.Dimension.STEP, {}).items()
+            if pk in steps  # a step deleted since the report was computed
         ),
         key=lambda row: (steps[int(row.key)].strategy.code, steps[int(row.key)].position),
     )
+    entries = data["not_working"] if limit is None else data["not_working"][:limit]
+    not_working = _not_working(company, entries)
+    total = data.get("not_working_total", len(data["not_working"]))
     return EffectivenessReport(
-        start=start,
-        end=end,
-        today=today,
-        observed_until=result.observed_until,
+        start=dt.date.fromisoformat(data["from"]),
+        end=dt.date.fromisoformat(data["to"]),
+        today=dt.date.fromisoformat(data["today"]),
+        observed_until=dt.date.fromisoformat(data["observed_until"]),
         steps=step_rows,
-        channels=_choice_rows(Channel, tables[eff.Dimension.CHANNEL]),
-        activity_kinds=_choice_rows(ActivityKind, tables[eff.Dimension.ACTIVITY_KIND]),
+        channels=_choice_rows(Channel, tables.get(eff.Dimension.CHANNEL, {})),
+        activity_kinds=_choice_rows(ActivityKind, tables.get(eff.Dimension.ACTIVITY_KIND, {})),
         strategies=sorted(
             (
                 EffectivenessRow(key=str(pk), label=strategies[pk].name, detail="", figures=figures)
-                for pk, figures in tables[eff.Dimension.STRATEGY].items()
+                for pk, figures in tables.get(eff.Dimension.STRATEGY, {}).items()
+                if pk in strategies
             ),
             key=lambda row: strategies[int(row.key)].code,
         ),
-        actions=result.totals[eff.ACTION],
-        activities=result.totals[eff.ACTIVITY],
-        not_working=_not_working(company, result.flags, overdue),
+        actions=_figures_from(data["totals"][eff.ACTION]),
+        activities=_figures_from(data["totals"][eff.ACTIVITY]),
+        not_working=not_working,
+        not_working_total=None if len(not_working) == total else total,
     )
 
 
@@ -583,15 +689,13 @@ def _choice_rows(choices: Any, figures: dict[Any, eff.Figures]) -> list[Effectiv
     ]
 
 
-def _not_working(
-    company: Company, flags: list[eff.Flag], overdue: dict[int, Decimal]
-) -> list[NotWorking]:
-    """The flagged customers with what they owe today and the strategy they follow, the
-    largest overdue amount first. Two queries per IN_CHUNK customers, and two more."""
-    by_customer = {flag.customer_id: flag for flag in flags}
+def _not_working(company: Company, entries: list[dict]) -> list[NotWorking]:
+    """The customers of ``entries`` (JSON, in their order) with the strategy they follow
+    now. Two queries per IN_CHUNK customers, and two more."""
+    ids = [entry["customer_id"] for entry in entries]
     customers: dict[int, Customer] = {}
     own: dict[int, Strategy] = {}
-    for chunk in _chunks(by_customer):
+    for chunk in _chunks(ids):
         customers.update(
             Customer.objects.filter(company=company, pk__in=chunk).in_bulk(field_name="pk")
         )
@@ -608,15 +712,30 @@ def _not_working(
             "strategy"
         )
     }
-    default = Strategy.objects.filter(company=company, is_default=True).first()
-    entries = [
-        NotWorking(
-            customer=customer,
-            overdue_amount=overdue.get(pk, Decimal("0.00")),
-            strategy=own.get(pk) or by_category.get(customer.category_id) or default,
-            flag=by_customer[pk],
+    default = Strategy.objects.filter(company=company, is_default=True).first() if ids else None
+    result = []
+    for entry in entries:
+        customer = customers.get(entry["customer_id"])
+        if customer is None:  # deleted since the report was computed
+            continue
+        flag = eff.Flag(
+            customer_id=customer.pk,
+            finished_items=entry["finished_items"],
+            finished_amount=Decimal(entry["finished_amount"]),
+            finished_days=entry["finished_days"],
+            handed_over_step=entry["handed_over_step"],
+            broken_promises=entry["broken_promises"],
+            broken_plans=entry["broken_plans"],
+            fruitless_contacts=entry["fruitless_contacts"],
+            spoken=entry["spoken"],
+            suggestion=entry["suggestion"],
         )
-        for pk, customer in customers.items()
-    ]
-    entries.sort(key=lambda e: (-e.overdue_amount, -e.flag.finished_amount, e.customer.code))
-    return entries
+        result.append(
+            NotWorking(
+                customer=customer,
+                overdue_amount=Decimal(entry["overdue_amount"]),
+                strategy=own.get(customer.pk) or by_category.get(customer.category_id) or default,
+                flag=flag,
+            )
+        )
+    return result

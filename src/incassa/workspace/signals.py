@@ -9,6 +9,7 @@ from typing import Any
 from django.db import transaction
 from django.dispatch import receiver
 
+from incassa.credit.signals import kpi_snapshot_taken
 from incassa.ledger.models import Company
 from incassa.ledger.signals import snapshot_applied
 
@@ -26,3 +27,18 @@ def review_after_import(sender: Any, company: Company, as_of: Any, **kwargs: Any
             logger.exception("reviewing the agreements of %s after the import", company)
 
     transaction.on_commit(review)
+
+
+@receiver(kpi_snapshot_taken, dispatch_uid="workspace_effectiveness_after_kpi_snapshot")
+def effectiveness_after_kpi_snapshot(
+    sender: Any, company: Company, as_of: Any, **kwargs: Any
+) -> None:
+    """The effectiveness page reads its default period's figures stored: compute them as of
+    the day the key figures were kept (docs/effectiveness.md)."""
+    from incassa.workspace.report_snapshots import effectiveness_snapshot_take
+
+    try:
+        with transaction.atomic():  # a failure leaves the caller's transaction usable
+            effectiveness_snapshot_take(company=company, today=as_of)
+    except Exception:  # the key figures are kept; the page computes it when asked
+        logger.exception("computing the effectiveness of %s after the KPI snapshot", company)
