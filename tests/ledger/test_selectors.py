@@ -172,13 +172,13 @@ def test_dashboard_of_an_empty_company(company):
 
 
 def test_dashboard_runs_a_fixed_number_of_queries(company, portfolio, django_assert_num_queries):
-    # aging per due date, distinct customers, debtor ranking, debtor details, debtor names,
-    # last import: six, however many items there are.
-    with django_assert_num_queries(6):
+    # whether the open balances are fresh, aging per due date, distinct customers, debtor
+    # ranking, debtor details, debtor names, last import: seven, however many items there are.
+    with django_assert_num_queries(7):
         selectors.dashboard_figures(company=company, as_of=AS_OF)
     for _ in range(20):
         ReceivableFactory(company=company, due_date=days_ago(100))
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(7):
         selectors.dashboard_figures(company=company, as_of=AS_OF)
 
 

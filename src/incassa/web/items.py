@@ -1,6 +1,7 @@
 """The items list: every item of the company, filtered and sorted (the most critical first),
 with bulk actions on the ones ticked (hold, release, assign their customers to an operator)
-and the filtered list exported to CSV or Excel.
+and the filtered list exported to CSV or Excel. With htmx the filters, the order and the
+pages swap the list in place (the bulk form still posts and comes back as without it).
 
 Built for a million items: the default order reads the criticality index, the other orders
 the ledger's covering indexes, and a page holds 50 rows whose dunning state is read in
@@ -18,17 +19,17 @@ from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect
 from django.urls import path
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
 from incassa.core.exports import rows_to_csv, rows_to_xlsx
 from incassa.core.fields import AmountFormField
+from incassa.core.pagination import KeysPaginator
 from incassa.credit.models import ItemCriticality
 from incassa.dunning import services as dunning
 from incassa.dunning.models import Hold, HoldKind
@@ -40,6 +41,7 @@ from incassa.ledger.models import (
     Role,
     SalesAgent,
 )
+from incassa.web import htmx
 from incassa.web.customers import (
     Access,
     DateInput,
@@ -95,7 +97,7 @@ class ItemFilter(forms.Form):
         categories = CustomerCategory.objects.filter(company=access.company).order_by("name")
         agents = SalesAgent.objects.filter(company=access.company).order_by("name")
         if access.is_sales_agent:
-            agents = agents.filter(user=kwargs.get("user"))
+            agents = agents.filter(pk__in=access.customers.values("sales_agent"))
         self.fields["category"].choices = [("", "—"), *categories.values_list("pk", "name")]
         self.fields["agent"].choices = [("", "—"), *agents.values_list("pk", "name")]
 
@@ -144,11 +146,13 @@ def _ordered(
     items: QuerySet[Receivable], sort: str, *, access: Access, status: str
 ) -> QuerySet[Receivable]:
     """``sort`` applied so that the database can read an index in order: the criticality
-    order walks the scores' index (company, -score) into the items, which is why it is
-    offered for open items once they have been scored; otherwise the due date."""
+    order walks the scores' index (company, -score, item) into the items, which is why it
+    is offered for open items once they have been scored; otherwise the due date."""
     if sort == "criticality" and status == "open":
         if ItemCriticality.objects.filter(company=access.company).exists():
-            return items.filter(criticality__isnull=False).order_by("-criticality__score", "id")
+            return items.filter(criticality__company=access.company).order_by(
+                "-criticality__score", "criticality__receivable_id"
+            )
         sort = "due_date"
     fields = {
         "due_date": ("due_date", "id"),
@@ -168,12 +172,19 @@ def item_list(request: HttpRequest, access: Access) -> HttpResponse:
     data = form.cleaned_data if form.is_bound and form.is_valid() else {}
     sort = data.get("sort") or "criticality"
     status = data.get("status") or "open"
-    items = _ordered(_filtered(access, data, today), sort, access=access, status=status)
-    items = items.select_related("customer").annotate(criticality_score=F("criticality__score"))
+    filtered = _filtered(access, data, today)
+    ordered = _ordered(filtered, sort, access=access, status=status)
     export = request.GET.get("export")
     if export in {"csv", "xlsx"}:
-        return _export(items, export, today)
-    page = Paginator(items, PAGE_SIZE).get_page(request.GET.get("page"))
+        return _export(_displayed(ordered), export, today)
+    # A page's keys come from the indexes alone; its 50 rows are then read with what shows.
+    paginator = KeysPaginator(
+        ordered,
+        PAGE_SIZE,
+        counted=filtered,
+        fetch=lambda keys: _displayed(Receivable.objects.filter(pk__in=keys)),
+    )
+    page = paginator.get_page(request.GET.get("page"))
     receivables = list(page.object_list)
     states = item_states(receivables=receivables, as_of=today)
     query = {k: v for k, v in request.GET.items() if k not in {"page", "export"} and v}
@@ -189,7 +200,15 @@ def item_list(request: HttpRequest, access: Access) -> HttpResponse:
         "bulk_limit": BULK_LIMIT,
         "export_limit": EXPORT_LIMIT,
     }
-    return render(request, "web/items.html", context)
+    # htmx (a filter, an order, a page) swaps the list alone.
+    return htmx.render_page(
+        request, "web/items.html", "web/partials/items_part.html", context, target="item-results"
+    )
+
+
+def _displayed(items: QuerySet[Receivable]) -> QuerySet[Receivable]:
+    """What a row of the list shows besides the item: its customer and criticality."""
+    return items.select_related("customer").annotate(criticality_score=F("criticality__score"))
 
 
 # The holds a person places by hand; the others belong to agreements and the engine.

@@ -19,6 +19,7 @@ from incassa.ledger.selectors import (
     customers_for_user,
     dashboard_figures,
     role_for_user,
+    top_debtors,
 )
 from incassa.workspace.overview import agreements_overview
 
@@ -130,6 +131,9 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     today = timezone.localdate()
     figures = dashboard_figures(company=company, as_of=today)
     role, agent_only = _agent_customers(request, company)
+    debtors = figures.top_debtors
+    if agent_only is not None:  # a sales agent sees the names of their customers only
+        debtors = top_debtors(company=company, as_of=today, customers=agent_only)
     snapshot_age = (today - figures.data_as_of).days if figures.data_as_of else None
     context = {
         "company": company,
@@ -140,7 +144,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "snapshot_is_stale": snapshot_age is None or snapshot_age > STALE_AFTER_DAYS,
         "debtors": [
             {"debtor": debtor, "days_late": max((today - debtor.oldest_due_date).days, 0)}
-            for debtor in figures.top_debtors
+            for debtor in debtors
         ],
         "not_due_amount": figures.open_amount - figures.overdue_amount,
         **_credit_figures(company, today, role, agent_only),
