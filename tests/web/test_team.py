@@ -220,10 +220,10 @@ def test_queries_do_not_grow_with_the_team(client, company, anna, django_assert_
 
     few = count(2)
     assert count(20) == few
-    # Session, user, companies, role; acting members, customers and tasks grouped by
-    # operator; rules and categories; the assignments' count and page; punctuality and
-    # its users; the sales agents of the bulk form.
-    with django_assert_max_num_queries(14):
+    # Session, user, companies, role; whether the open balances are fresh; acting members,
+    # customers and tasks grouped by operator; rules and categories; the assignments' count
+    # and page; punctuality and its users; the sales agents of the bulk form.
+    with django_assert_max_num_queries(15):
         get(client, TEAM)
 
 

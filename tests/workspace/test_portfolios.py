@@ -13,6 +13,7 @@ from decimal import Decimal
 import pytest
 from django.utils import translation
 
+from incassa.ledger.balances import open_balances_refresh
 from incassa.ledger.models import ReceivableStatus, Role
 from incassa.workspace import portfolios
 from incassa.workspace.models import CustomerAssignment, PortfolioRule, TaskStatus
@@ -22,6 +23,7 @@ from tests.factories import (
     CompanyFactory,
     CustomerCategoryFactory,
     CustomerFactory,
+    ImportRunFactory,
     MembershipFactory,
     ReceivableFactory,
     SalesAgentFactory,
@@ -137,6 +139,25 @@ def test_figures_per_operator(company, team, anna, bruno):
     assert (total.tasks_today, total.tasks_late) == (1, 2)
 
 
+def test_figures_per_operator_from_the_open_balances(company, team, anna, bruno):
+    # The same customers ranked from the sums computed after a snapshot: the figures of
+    # test_figures_per_operator, grouped by hand assignment and category instead.
+    ImportRunFactory(company=company, as_of=TODAY)
+    open_balances_refresh(company=company, as_of=TODAY)
+    figures = by_operator(portfolios.operator_portfolios(company=company, today=TODAY))
+    # Anna: C1, 100 + 50 open, 100 overdue. Bruno: C2 (by hand), C3 and C4 (default):
+    # 200 + 300 open, 200 overdue.
+    assert (figures["anna"].customers, figures["anna"].open_amount) == (1, Decimal("150.00"))
+    assert figures["anna"].overdue_amount == Decimal("100.00")
+    assert (figures["bruno"].customers, figures["bruno"].open_amount) == (3, Decimal("500.00"))
+    assert figures["bruno"].overdue_amount == Decimal("200.00")
+    # Without a default rule, C3 and C4 are nobody's (C2 stays Bruno's by hand).
+    PortfolioRule.objects.filter(company=company, category__isnull=True).delete()
+    figures = by_operator(portfolios.operator_portfolios(company=company, today=TODAY))
+    assert (figures[None].customers, figures[None].open_amount) == (2, Decimal("300.00"))
+    assert (figures["bruno"].customers, figures["bruno"].open_amount) == (1, Decimal("200.00"))
+
+
 def test_nobodys_customers_and_former_operators(company, team, anna, bruno):
     PortfolioRule.objects.filter(category__isnull=True).delete()  # no default any more
     # Dario audits now: he may not act, but C3 is still his by hand.
@@ -171,8 +192,9 @@ def test_figures_take_four_queries_however_many_customers(
         ReceivableFactory(company=company, customer=customer)
         TaskFactory(company=company, customer=customer, due_on=YESTERDAY)
     CustomerAssignmentFactory(customer=team["C4"], operator=UserFactory(username="former"))
-    # Acting members, customers grouped, tasks grouped, the former operator.
-    with django_assert_max_num_queries(4):
+    # Whether the open balances are fresh, acting members, customers grouped, tasks grouped,
+    # the former operator.
+    with django_assert_max_num_queries(5):
         rows = portfolios.operator_portfolios(company=company, today=TODAY)
     assert sum(row.tasks_late for row in rows) == customers
 

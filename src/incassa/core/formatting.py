@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from decimal import Decimal
 
-from babel.dates import format_date as babel_format_date
+from babel import Locale
 from babel.numbers import format_currency, format_decimal
 from django.utils import translation
 
@@ -17,20 +18,28 @@ def current_locale(language: str | None = None) -> str:
     return _LOCALES.get(language, "en_GB")
 
 
+@functools.cache
+def _locale(name: str) -> Locale:
+    """Babel parses a locale name on every call otherwise: a long list's amounts pay it
+    hundreds of times."""
+    return Locale.parse(name)
+
+
 def format_money(amount: Decimal | None, currency: str = "EUR", language: str | None = None) -> str:
     if amount is None:
         return ""
-    return format_currency(amount, currency, locale=current_locale(language))
+    return format_currency(amount, currency, locale=_locale(current_locale(language)))
 
 
 def format_number(value: Decimal | int | None, language: str | None = None) -> str:
     if value is None:
         return ""
-    return format_decimal(value, locale=current_locale(language))
+    return format_decimal(value, locale=_locale(current_locale(language)))
 
 
 def format_day(value: dt.date | None, language: str | None = None) -> str:
-    """A date as ``31/03/2026`` in Italian and English (both use day/month/year)."""
+    """A date as ``31/03/2026`` in Italian and English (both use day/month/year, so the
+    pattern needs no locale data)."""
     if value is None:
         return ""
-    return babel_format_date(value, format="dd/MM/yyyy", locale=current_locale(language))
+    return f"{value.day:02d}/{value.month:02d}/{value.year:04d}"

@@ -28,6 +28,7 @@ from incassa.credit.models import (
     ScoreHistory,
     ScoringSettings,
 )
+from incassa.ledger.balances import open_balances_refresh
 from incassa.ledger.models import Company, Customer
 
 CLASS_ORDER = "ABCDE"
@@ -126,7 +127,8 @@ def customer_inputs(company: Company, *, as_of: dt.date, items: pl.DataFrame) ->
 def scores_recompute(*, company: Company, as_of: dt.date) -> ScoreResult:
     """Score every customer and every open item of ``company`` as of ``as_of``, keep the
     day's scores for their trend, and raise the alerts: exposure over the credit limit, a
-    class that worsened. One transaction."""
+    class that worsened; and compute the customers' open balances again. One
+    transaction."""
     reliability_weights, criticality_weights, _ = weights_for(company)
     items = selectors.open_items(company)
     inputs = customer_inputs(company, as_of=as_of, items=items)
@@ -178,6 +180,8 @@ def scores_recompute(*, company: Company, as_of: dt.date) -> ScoreResult:
         _replace_history(company, standing, as_of)
         _replace_criticality(company, criticality, as_of)
         result.alerts = _raise_alerts(company, standing, previous, as_of)
+        # The customers' sums the long lists rank by change with the same snapshots.
+        open_balances_refresh(company=company, as_of=as_of)
     result.by_class = {
         row["klass"]: row["len"]
         for row in standing.group_by("klass").len().sort("klass").iter_rows(named=True)
@@ -377,23 +381,26 @@ def kpi_snapshot_take(
     *, company: Company, as_of: dt.date, scopes: bool = False
 ) -> list[KpiSnapshot]:
     """Keep the day's key figures of the company (and, with ``scopes``, of each category
-    and sales agent: a second or so each on a million items, so not after every import)."""
-    from incassa.credit import kpis
+    and sales agent: a second or so each on a million items, so not after every import);
+    the same figures are what the reports page shows (``report_snapshots``), and the other
+    reports computed ahead follow (``kpi_snapshot_taken``)."""
+    from incassa.credit import kpis, report_snapshots
+    from incassa.credit.signals import kpi_snapshot_taken
 
-    if scopes:
-        reports = list(kpis.reports_by_scope(company=company, as_of=as_of))
-    else:
-        reports = [("company", kpis.kpi_report(company=company, as_of=as_of).report)]
+    chosen = list(kpis.scopes_of(company)) if scopes else [kpis.Scope()]
+    results = [kpis.kpi_report(company=company, as_of=as_of, scope=scope) for scope in chosen]
     snapshots = []
     with transaction.atomic():
-        for scope, report in reports:
+        for result in results:
             snapshot, _created = KpiSnapshot.objects.update_or_create(
                 company=company,
-                scope=scope,
+                scope=result.scope.key,
                 on_date=as_of,
-                defaults={"figures": report.as_json()},
+                defaults={"figures": result.report.as_json()},
             )
             snapshots.append(snapshot)
+            report_snapshots.kpi_store(company=company, result=result)
+    kpi_snapshot_taken.send(sender=KpiSnapshot, company=company, as_of=as_of)
     return snapshots
 
 

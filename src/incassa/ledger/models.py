@@ -539,3 +539,88 @@ class ColumnMapping(models.Model):
 
     def __str__(self) -> str:
         return f"{self.column} → {self.field}"
+
+
+class OpenBalance(models.Model):
+    """What a customer owed at the last computation: the ranking that long lists sort by.
+
+    Summing a million open items per customer takes the better part of a second, too long
+    for every page that lists customers by what they owe (the customers list, the top
+    debtors, the portfolios). The sums are computed again after every import and every
+    computation of the scores (``ledger.services.open_balances_refresh``), and used only
+    while no newer snapshot has been applied (``OpenBalanceState``); the overdue amount is
+    as of ``computed_on``. Pages show the live figures of the rows they display.
+    """
+
+    # Rewritten whole by every computation, like the items' criticality: no constraints to
+    # check row by row.
+    customer = models.OneToOneField(
+        Customer,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="open_balance",
+        db_constraint=False,
+    )
+    company = models.ForeignKey(
+        Company, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
+    )
+    code = models.CharField(_("customer code"), max_length=60)
+    open_amount = MoneyField(_("open amount"))
+    overdue_amount = MoneyField(_("overdue amount"))
+    open_items = models.PositiveIntegerField(_("open items"))
+
+    class Meta:
+        verbose_name = _("open balance")
+        verbose_name_plural = _("open balances")
+        indexes = [
+            models.Index(
+                fields=["company", "-overdue_amount", "-open_amount", "code"],
+                name="openbalance_overdue_rank",
+            ),
+            models.Index(fields=["company", "-open_amount", "customer"], name="openbalance_rank"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.open_amount}"
+
+
+class OpenBalanceState(models.Model):
+    """When a company's ``OpenBalance`` rows were computed, and from which snapshot."""
+
+    company = models.OneToOneField(
+        Company, on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    # The latest applied snapshot when the sums were taken: newer ones make them stale.
+    import_run_id = models.BigIntegerField(_("snapshot"), null=True)
+    computed_on = models.DateField(_("overdue as of"))
+    computed_at = models.DateTimeField(_("computed at"))
+
+    class Meta:
+        verbose_name = _("open balances' state")
+        verbose_name_plural = _("open balances' states")
+
+    def __str__(self) -> str:
+        return f"{self.company_id}: {self.computed_on:%d/%m/%Y}"
+
+
+class OpenByDueDate(models.Model):
+    """The open items of a company summed per due date (a few thousand rows), computed
+    with ``OpenBalance``: the aging buckets and the totals of any day are added up from it
+    instead of from a million items."""
+
+    company = models.ForeignKey(
+        Company, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
+    )
+    due_date = models.DateField(_("due date"))
+    open_amount = MoneyField(_("open amount"))
+    open_items = models.PositiveIntegerField(_("open items"))
+
+    class Meta:
+        verbose_name = _("open amount by due date")
+        verbose_name_plural = _("open amounts by due date")
+        constraints = [
+            models.UniqueConstraint(fields=["company", "due_date"], name="openbyduedate_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.due_date:%d/%m/%Y}: {self.open_amount}"

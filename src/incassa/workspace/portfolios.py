@@ -35,6 +35,7 @@ from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 
 from incassa.core.fields import MoneyField
+from incassa.ledger.balances import fresh_open_balances
 from incassa.ledger.models import (
     Company,
     Customer,
@@ -118,9 +119,61 @@ def operator_portfolios(
     sums read from the covering index of its open items), the open tasks due by today
     grouped the same way, and the acting members (unless given as ``operators``).
 
-    Measured on SQLite with 100,000 customers and 990,000 open items: 1.1-1.5 s, of which
-    0.26 s is grouping the customers by operator and about 0.45 s each of the two sums.
+    The sums come from the precomputed open balances while they are fresh (overdue as of
+    their computation), grouped by hand assignment and category in one join: 0.1 s on
+    SQLite with 100,000 customers. Live, each customer's sums are read from the covering
+    index of its open items: 1.1-1.5 s with 990,000 open items.
     """
+    if fresh_open_balances(company) is not None:
+        by_customer = _portfolio_sums_from_balances(company)
+    else:
+        by_customer = _portfolio_sums_live(company, today)
+    by_task = (
+        Task.objects.filter(company=company, status=TaskStatus.OPEN, due_on__lte=today)
+        .annotate(
+            operator_id=Coalesce(
+                F("assignee_id"), operator_expression(company), output_field=IntegerField()
+            )
+        )
+        .values("operator_id")
+        .annotate(
+            today=Count("id", filter=Q(due_on=today)),
+            late=Count("id", filter=Q(due_on__lt=today)),
+        )
+        .order_by()
+    )
+    return _portfolio_rows(company, operators, by_customer, by_task)
+
+
+def _portfolio_sums_from_balances(company: Company) -> list[dict[str, Any]]:
+    """The customers and their precomputed open balances grouped by hand assignment and
+    category in one join (a few dozen groups), each group then given its operator as
+    ``operator_expression`` would: the hand assignment, the category's rule, the default."""
+    rules = dict(
+        PortfolioRule.objects.filter(company=company).values_list("category_id", "operator_id")
+    )
+    groups = (
+        Customer.objects.filter(company=company)
+        .values("assignment__operator_id", "category_id")
+        .annotate(
+            customers=Count("id"),
+            open_amount=Sum("open_balance__open_amount"),
+            overdue_amount=Sum("open_balance__overdue_amount"),
+        )
+        .order_by()
+    )
+    return [
+        {
+            **group,
+            "operator_id": group["assignment__operator_id"]
+            or rules.get(group["category_id"])
+            or rules.get(None),
+        }
+        for group in groups
+    ]
+
+
+def _portfolio_sums_live(company: Company, today: dt.date) -> Any:
     open_items = Receivable.objects.filter(
         company=company, customer_id=OuterRef("pk"), status=ReceivableStatus.OPEN
     ).values("customer_id")
@@ -139,20 +192,12 @@ def operator_portfolios(
         )
         .order_by()
     )
-    by_task = (
-        Task.objects.filter(company=company, status=TaskStatus.OPEN, due_on__lte=today)
-        .annotate(
-            operator_id=Coalesce(
-                F("assignee_id"), operator_expression(company), output_field=IntegerField()
-            )
-        )
-        .values("operator_id")
-        .annotate(
-            today=Count("id", filter=Q(due_on=today)),
-            late=Count("id", filter=Q(due_on__lt=today)),
-        )
-        .order_by()
-    )
+    return by_customer
+
+
+def _portfolio_rows(
+    company: Company, operators: Iterable[Any] | None, by_customer: Any, by_task: Any
+) -> list[OperatorPortfolio]:
     rows: dict[int | None, OperatorPortfolio] = {
         user.pk: OperatorPortfolio(operator=user)
         for user in (acting_members(company) if operators is None else operators)
@@ -165,9 +210,9 @@ def operator_portfolios(
 
     for figures in by_customer:
         entry = row(figures["operator_id"])
-        entry.customers = figures["customers"]
-        entry.open_amount = figures["open_amount"] or ZERO
-        entry.overdue_amount = figures["overdue_amount"] or ZERO
+        entry.customers += figures["customers"]
+        entry.open_amount += figures["open_amount"] or ZERO
+        entry.overdue_amount += figures["overdue_amount"] or ZERO
     for figures in by_task:
         entry = row(figures["operator_id"])
         entry.tasks_today = figures["today"]
