@@ -19,12 +19,13 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
-from benchmarks import common, dunning_run, import_receivables, scores
+from benchmarks import common, dunning_run, import_receivables, pages, scores
 
 BENCHMARKS: dict[str, ModuleType] = {
     import_receivables.NAME: import_receivables,
     dunning_run.NAME: dunning_run,
     scores.NAME: scores,
+    pages.NAME: pages,
 }
 REPORT = common.ROOT / "docs" / "benchmarks.md"
 SECTION = re.compile(

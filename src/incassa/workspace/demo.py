@@ -99,10 +99,14 @@ def demo_team_build(*, company: Company) -> None:
         )
 
 
-def demo_work_play(*, company: Company, day: dt.date, today: dt.date) -> int:
+def demo_work_play(
+    *, company: Company, day: dt.date, today: dt.date, limit: int | None = None
+) -> int:
     """The team's day (for the last ``WORKED_DAYS`` before ``today``): the calls,
     follow-ups and hand-overs due ``OPERATOR_DELAY`` days ago are done, each with what the
-    debtor said, and disputes get their answer. Returns the number of calls."""
+    debtor said, and disputes get their answer. Returns the number of calls. ``limit``
+    bounds the tasks worked (the page benchmark's ledger has far more than a team does in
+    a day)."""
     if day < today - dt.timedelta(days=WORKED_DAYS):
         return 0
     tasks_sync_from_actions(company=company, as_of=day)
@@ -120,6 +124,8 @@ def demo_work_play(*, company: Company, day: dt.date, today: dt.date) -> int:
         .select_related("customer", "assignee", "source_action")
         .order_by("due_on", "pk")
     )
+    if limit is not None:
+        due = due[:limit]
     done = 0
     for task in due:
         try:
