@@ -121,8 +121,25 @@ def main() -> None:
                 ("/effectiveness/", "effectiveness"),
                 ("/strategies/", "strategies"),
                 ("/reports/", "reports"),
+                ("/templates/", "templates"),
+                ("/suspensions/", "suspensions"),
+                ("/imports/", "imports"),
+                ("/settings/", "settings"),
+                ("/audit/", "audit"),
+                ("/api/docs", "api-docs"),
             ]:
                 page.goto(f"{base}{address}")
+                page.screenshot(path=OUT / f"{name}.png")
+            # One page of each kind that a list links to: a strategy and its steps, a
+            # message template with its preview, a dispute.
+            for listing, link, name in [
+                ("/strategies/", "main a[href^='/strategies/']", "strategy"),
+                ("/templates/", "main a[href^='/templates/']", "template"),
+                ("/agreements/?kind=disputes", "main a[href^='/disputes/']", "dispute"),
+            ]:
+                page.goto(f"{base}{listing}")
+                page.click(link)
+                page.wait_for_load_state()
                 page.screenshot(path=OUT / f"{name}.png")
             # The import page as it checks a file: the demo's own snapshot of the day.
             page.goto(f"{base}/imports/")
