@@ -68,7 +68,8 @@ def open_balances_refresh(*, company: Company, as_of: dt.date) -> int:
         cursor.execute(
             f"INSERT INTO {by_due} (company_id, due_date, open_amount, open_items) "
             "SELECT company_id, due_date, SUM(open_amount), COUNT(*) "
-            f"FROM {receivable} WHERE company_id = %s AND status = %s GROUP BY due_date",
+            f"FROM {receivable} WHERE company_id = %s AND status = %s "
+            "GROUP BY company_id, due_date",
             [company.pk, ReceivableStatus.OPEN],
         )
         OpenBalanceState.objects.update_or_create(
