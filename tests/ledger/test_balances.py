@@ -163,7 +163,10 @@ def test_the_dashboard_reads_the_same_from_the_balances(company, ledger):
             found.overdue_amount,
             found.customers,
             [(b.key, b.amount, b.items) for b in found.aging],
-            [(d.customer.code, d.open_amount, d.overdue_amount, d.items) for d in found.top_debtors],
+            [
+                (d.customer.code, d.open_amount, d.overdue_amount, d.items)
+                for d in found.top_debtors
+            ],
         )
 
     live = figures()

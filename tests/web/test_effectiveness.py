@@ -24,7 +24,7 @@ from incassa.credit.models import ReportKind, ReportSnapshot
 from incassa.dunning.models import ActionStatus, ItemProgress, Step
 from incassa.ledger.models import Role
 from incassa.workspace.report_snapshots import effectiveness_snapshot_take
-from tests.factories import CompanyFactory, CustomerFactory, action_with_items
+from tests.factories import CompanyFactory, CustomerFactory, ImportRunFactory, action_with_items
 from tests.web.test_customers import get, logged_in
 from tests.workspace.test_selectors import at, gone_out, item
 
@@ -129,6 +129,8 @@ def test_without_stored_figures_the_page_computes_and_keeps_them(client, ledger)
 
 def test_older_figures_are_shown_as_stale(client, ledger):
     effectiveness_snapshot_take(company=ledger, today=D(2026, 4, 28))
+    # A snapshot of 30/04 applied since: the figures of 28/04 may have changed.
+    ImportRunFactory(company=ledger, as_of=D(2026, 4, 30))
     logged_in(client, ledger, Role.CREDIT_MANAGER, language="en")
     html = get(client, URL)
     # The default period of 28/04: the 90 days from 29/01.

@@ -14,7 +14,7 @@ from incassa.credit.models import ReportKind, ReportSnapshot
 from incassa.credit.services import kpi_snapshot_take
 from incassa.ledger.models import CustomerCategory, Role, SalesAgent
 from tests.credit.management.commands.test_kpi import ledger  # noqa: F401  (the fixture)
-from tests.factories import CompanyFactory
+from tests.factories import CompanyFactory, ImportRunFactory
 from tests.web.test_customers import get, logged_in
 
 pytestmark = pytest.mark.django_db
@@ -85,11 +85,14 @@ def test_asked_for_no_date_the_page_shows_the_newest_stored_figures(client, ledg
     html = get(client, REPORTS)
     assert "on 31/03/2026, for the period from 01/01/2026" in html
     assert "€7.00" in html  # the stored figure (changed by hand), not a new computation
-    # They describe 31/03, before today: newer data may change them.
+    # They describe 31/03, the latest snapshot: seen on 01/04 they are not stale.
     assert "Figures as of 01/04/2026 11:00, computed ahead for the ledger on 31/03/2026." in html
-    assert "Newer data may have arrived since" in html
+    assert "Newer data may have arrived since" not in html
     response = client.get(REPORTS, {"export": "csv"})
     assert "7,00;EUR" in response.content.decode("utf-8-sig")
+    # A snapshot of 01/04 arrives: newer data may change them.
+    ImportRunFactory(company=ledger, as_of=dt.date(2026, 4, 1))
+    assert "Newer data may have arrived since" in get(client, REPORTS)
 
 
 def test_without_stored_figures_today_s_are_computed_and_kept(client, ledger):  # noqa: F811

@@ -16,6 +16,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from incassa.credit import kpis
@@ -65,14 +66,13 @@ def snapshot_store(
 
 
 def is_stale(snapshot: ReportSnapshot, *, today: dt.date) -> bool:
-    """Whether newer data may change the figures: they describe a day before ``today``, or
-    an import was applied after they were computed."""
-    if snapshot.as_of < today:
-        return True
-    return ImportRun.objects.filter(
-        company_id=snapshot.company_id,
-        status=ImportStatus.APPLIED,
-        finished_at__gt=snapshot.computed_at,
+    """Whether newer data may change the figures: an import was applied after they were
+    computed, or the ledger holds a snapshot newer than the day they describe. Figures of
+    yesterday's snapshot seen today are not stale: the ERP's export of the night describes
+    yesterday. (``today`` is kept for the callers: the day does not decide it.)"""
+    applied = ImportRun.objects.filter(company_id=snapshot.company_id, status=ImportStatus.APPLIED)
+    return applied.filter(
+        Q(finished_at__gt=snapshot.computed_at) | Q(as_of__gt=snapshot.as_of)
     ).exists()
 
 
