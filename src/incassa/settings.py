@@ -76,6 +76,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "incassa.web.account.SecondFactorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "incassa.api.middleware.json_method_not_allowed",
 ]
 
 ROOT_URLCONF = "incassa.urls"
