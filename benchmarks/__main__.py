@@ -19,13 +19,14 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
-from benchmarks import common, dunning_run, import_receivables, pages, scores
+from benchmarks import common, dunning_run, import_receivables, matching, pages, scores
 
 BENCHMARKS: dict[str, ModuleType] = {
     import_receivables.NAME: import_receivables,
     dunning_run.NAME: dunning_run,
     scores.NAME: scores,
     pages.NAME: pages,
+    matching.NAME: matching,
 }
 REPORT = common.ROOT / "docs" / "benchmarks.md"
 SECTION = re.compile(
