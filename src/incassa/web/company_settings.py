@@ -118,6 +118,30 @@ def _weights_initial(company: Company) -> dict[str, Any]:
 Page = dict[str, Any]
 Outcome = HttpResponse | None
 
+
+def _submitted(
+    request: HttpRequest,
+    form: forms.Form,
+    save: Callable[[dict[str, Any]], None],
+    done: str,
+    refusals: tuple[type[Exception], ...] = (ValidationError,),
+) -> Outcome:
+    """What every form of the page does with its POST: a valid form is saved, and the page
+    comes back with ``done``; a form error or a refusal of the service (its message) shows
+    the page again with the form (None)."""
+    if not form.is_valid():
+        _form_errors(request, form)
+        return None
+    try:
+        save(form.cleaned_data)
+    except refusals as exc:
+        reasons = exc.messages if isinstance(exc, ValidationError) else [str(exc)]
+        messages.error(request, "; ".join(reasons))
+        return None
+    messages.success(request, done)
+    return redirect("web:settings")
+
+
 # --------------------------------------------------------------------------------------
 # Mail accounts
 # --------------------------------------------------------------------------------------
@@ -189,29 +213,20 @@ def _save_account(request: HttpRequest, access: Access, page: Page) -> Outcome:
     kind = _kind(request)
     stored = stored_account(access.company, kind)
     form = MailAccountForm(request.POST, instance=stored, prefix=kind)
-    if form.is_valid():
-        data = form.cleaned_data
-        try:
-            mail_account_save(
-                company=access.company,
-                kind=kind,
-                values={name: data[name] for name in ACCOUNT_FIELDS},
-                password=data["new_password"],
-                clear_password=data["clear_password"],
-                user=request.user,
-            )
-        except ValidationError as exc:
-            messages.error(request, "; ".join(exc.messages))
-        else:
-            messages.success(
-                request,
-                _("%(account)s: the account is saved.") % {"account": AccountKind(kind).label},
-            )
-            return redirect("web:settings")
-    else:
-        _form_errors(request, form)
     page["account_forms"][kind] = form
-    return None
+    return _submitted(
+        request,
+        form,
+        lambda data: mail_account_save(
+            company=access.company,
+            kind=kind,
+            values={name: data[name] for name in ACCOUNT_FIELDS},
+            password=data["new_password"],
+            clear_password=data["clear_password"],
+            user=request.user,
+        ),
+        _("%(account)s: the account is saved.") % {"account": AccountKind(kind).label},
+    )
 
 
 def _check_account(request: HttpRequest, access: Access, page: Page) -> Outcome:
@@ -268,46 +283,31 @@ class ClosureForm(forms.Form):
 
 
 def _set_calendar(request: HttpRequest, access: Access, page: Page) -> Outcome:
-    form = CalendarForm(request.POST)
-    if form.is_valid():
-        try:
-            calendar_set(
-                company=access.company,
-                subdivision=form.cleaned_data["subdivision"],
-                user=request.user,
-            )
-        except ValidationError as exc:
-            messages.error(request, "; ".join(exc.messages))
-        else:
-            messages.success(request, _("The calendar is saved."))
-            return redirect("web:settings")
-    else:
-        _form_errors(request, form)
-    page["calendar_form"] = form
-    return None
+    form = page["calendar_form"] = CalendarForm(request.POST)
+    return _submitted(
+        request,
+        form,
+        lambda data: calendar_set(
+            company=access.company, subdivision=data["subdivision"], user=request.user
+        ),
+        _("The calendar is saved."),
+    )
 
 
 def _add_closure(request: HttpRequest, access: Access, page: Page) -> Outcome:
-    form = ClosureForm(request.POST)
-    if form.is_valid():
-        data = form.cleaned_data
-        try:
-            closure_add(
-                company=access.company,
-                starts_on=data["starts_on"],
-                ends_on=data["ends_on"],
-                description=data["description"],
-                user=request.user,
-            )
-        except ValidationError as exc:
-            messages.error(request, "; ".join(exc.messages))
-        else:
-            messages.success(request, _("The closure is added."))
-            return redirect("web:settings")
-    else:
-        _form_errors(request, form)
-    page["closure_form"] = form
-    return None
+    form = page["closure_form"] = ClosureForm(request.POST)
+    return _submitted(
+        request,
+        form,
+        lambda data: closure_add(
+            company=access.company,
+            starts_on=data["starts_on"],
+            ends_on=data["ends_on"],
+            description=data["description"],
+            user=request.user,
+        ),
+        _("The closure is added."),
+    )
 
 
 def _remove_closure(request: HttpRequest, access: Access, page: Page) -> Outcome:
@@ -336,45 +336,32 @@ def _calendar_context(company: Company, today: dt.date) -> dict[str, Any]:
 
 
 def _save_company(request: HttpRequest, access: Access, page: Page) -> Outcome:
-    company_form = CompanyForm(request.POST, request.FILES, instance=access.company)
-    if company_form.is_valid():
-        values = {name: company_form.cleaned_data[name] for name in COMPANY_SETTINGS_FIELDS}
-        try:
-            company_update(company=access.company, values=values)
-        except ValidationError as exc:
-            messages.error(request, "; ".join(exc.messages))
-        else:
-            messages.success(request, _("The company's data are saved."))
-            return redirect("web:settings")
-    else:
-        _form_errors(request, company_form)
-    page["company_form"] = company_form
-    return None
+    form = page["company_form"] = CompanyForm(request.POST, request.FILES, instance=access.company)
+    return _submitted(
+        request,
+        form,
+        lambda data: company_update(
+            company=access.company,
+            values={name: data[name] for name in COMPANY_SETTINGS_FIELDS},
+        ),
+        _("The company's data are saved."),
+    )
 
 
 def _save_weights(request: HttpRequest, access: Access, page: Page) -> Outcome:
-    weights_form = WeightsForm(request.POST)
-    if weights_form.is_valid():
-        data = weights_form.cleaned_data
-        try:
-            credit_services.scoring_settings_update(
-                company=access.company,
-                reliability={n: data[f"r_{n}"] for n in scoring.ReliabilityWeights.names()},
-                criticality={n: data[f"k_{n}"] for n in scoring.CriticalityWeights.names()},
-                exposure_includes_not_due=data["exposure_includes_not_due"],
-            )
-        except scoring.ScoringError as exc:
-            messages.error(request, str(exc))
-        else:
-            messages.success(
-                request,
-                _("The weights are saved: the scores follow them from the next import."),
-            )
-            return redirect("web:settings")
-    else:
-        _form_errors(request, weights_form)
-    page["weights_form"] = weights_form
-    return None
+    form = page["weights_form"] = WeightsForm(request.POST)
+    return _submitted(
+        request,
+        form,
+        lambda data: credit_services.scoring_settings_update(
+            company=access.company,
+            reliability={n: data[f"r_{n}"] for n in scoring.ReliabilityWeights.names()},
+            criticality={n: data[f"k_{n}"] for n in scoring.CriticalityWeights.names()},
+            exposure_includes_not_due=data["exposure_includes_not_due"],
+        ),
+        _("The weights are saved: the scores follow them from the next import."),
+        refusals=(scoring.ScoringError,),
+    )
 
 
 # Each operation returns a redirect when it is done, or None to show the page again (with
