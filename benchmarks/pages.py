@@ -34,6 +34,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 from benchmarks import common
+from benchmarks.dunning_run import AGENT_EMAILS, PREPARE
 from benchmarks.receivables_data import snapshots
 
 NAME = "pages"
@@ -60,15 +61,6 @@ class Timings:
 # --------------------------------------------------------------------------------------
 # The ledger
 # --------------------------------------------------------------------------------------
-
-PREPARE = (
-    "from incassa.ledger.models import Company, SalesAgent; "
-    "Company.objects.create(code='bench', name='Benchmark S.r.l.')"
-)
-AGENT_EMAILS = (
-    "from incassa.ledger.models import SalesAgent; "
-    "SalesAgent.objects.update(email='agente@example.it')"
-)
 
 
 def build(env: dict[str, str]) -> dict:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.db import connection, transaction
-from django.db.models import Subquery
+from django.db.models import QuerySet, Subquery
 from django.utils import timezone
 
 from incassa.ledger.models import (
@@ -30,14 +30,14 @@ from incassa.ledger.models import (
 )
 
 
-def _latest_snapshot_id(company: Company) -> int | None:
+def _latest_snapshot(company: Company) -> QuerySet[ImportRun]:
+    """The id of the latest applied receivables snapshot, as a one-row queryset."""
     return (
         ImportRun.objects.filter(
             company=company, kind=ImportKind.RECEIVABLES, status=ImportStatus.APPLIED
         )
         .order_by("-id")
-        .values_list("id", flat=True)
-        .first()
+        .values_list("id", flat=True)[:1]
     )
 
 
@@ -75,7 +75,7 @@ def open_balances_refresh(*, company: Company, as_of: dt.date) -> int:
         OpenBalanceState.objects.update_or_create(
             company=company,
             defaults={
-                "import_run_id": _latest_snapshot_id(company),
+                "import_run_id": _latest_snapshot(company).first(),
                 "computed_on": as_of,
                 "computed_at": timezone.now(),
             },
@@ -86,11 +86,5 @@ def open_balances_refresh(*, company: Company, as_of: dt.date) -> int:
 def fresh_open_balances(company: Company) -> OpenBalanceState | None:
     """The state of ``company``'s open balances if no snapshot was applied since they were
     computed, else None: the caller then computes live. One query."""
-    latest = (
-        ImportRun.objects.filter(
-            company=company, kind=ImportKind.RECEIVABLES, status=ImportStatus.APPLIED
-        )
-        .order_by("-id")
-        .values("id")[:1]
-    )
-    return OpenBalanceState.objects.filter(company=company, import_run_id=Subquery(latest)).first()
+    latest = Subquery(_latest_snapshot(company))
+    return OpenBalanceState.objects.filter(company=company, import_run_id=latest).first()

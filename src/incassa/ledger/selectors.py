@@ -216,6 +216,24 @@ def bucket_index(days_past_due: int) -> int:
     raise AssertionError("the last bucket is unbounded")
 
 
+def _page_sums(company: Company, customer_ids: list[int], as_of: dt.date) -> dict[int, dict]:
+    """The open amount, overdue amount, oldest due date and item count of a page's few
+    customers (one grouped query on the covering index), by customer id."""
+    return {
+        row["customer_id"]: row
+        for row in _open_items(company)
+        .filter(customer_id__in=customer_ids)
+        .order_by()
+        .values("customer_id")
+        .annotate(
+            total=Sum("open_amount"),
+            overdue=Sum("open_amount", filter=Q(due_date__lt=as_of)),
+            oldest=Min("due_date"),
+            items=Count("id"),
+        )
+    }
+
+
 def top_debtors(
     *,
     company: Company,
@@ -258,18 +276,7 @@ def top_debtors(
     if not ranking:
         return []
     customer_ids = [customer_id for customer_id, _total in ranking]
-    details = {
-        row["customer_id"]: row
-        for row in _open_items(company)
-        .filter(customer_id__in=customer_ids)
-        .order_by()
-        .values("customer_id")
-        .annotate(
-            overdue=Sum("open_amount", filter=Q(due_date__lt=as_of)),
-            oldest=Min("due_date"),
-            items=Count("id"),
-        )
-    }
+    details = _page_sums(company, customer_ids, as_of)
     customers = Customer.objects.select_related("sales_agent", "category").in_bulk(customer_ids)
     return [
         Debtor(
@@ -574,18 +581,7 @@ def _ranked_by_open_balances(
             "customer_id", flat=True
         )[start : start + per_page]
     )
-    live = {
-        row["customer_id"]: row
-        for row in _open_items(company)
-        .filter(customer_id__in=ids)
-        .order_by()
-        .values("customer_id")
-        .annotate(
-            total=Sum("open_amount"),
-            overdue=Sum("open_amount", filter=Q(due_date__lt=as_of)),
-            oldest=Min("due_date"),
-        )
-    }
+    live = _page_sums(company, ids, as_of)
     customers = Customer.objects.select_related("category", "sales_agent").in_bulk(ids)
     rows = []
     for customer_id in ids:
