@@ -564,6 +564,8 @@ class OpenBalance(models.Model):
     company = models.ForeignKey(
         Company, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
     )
+    # The customer's code again, so that the list's order (overdue, open, code) is read from
+    # one index without joining the customers.
     code = models.CharField(_("customer code"), max_length=60)
     open_amount = MoneyField(_("open amount"))
     overdue_amount = MoneyField(_("overdue amount"))
