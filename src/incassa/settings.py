@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "incassa.core",
     "incassa.ledger",
+    "incassa.payments",
     "incassa.dunning",
     "incassa.comms",
     "incassa.credit",

@@ -244,15 +244,28 @@ def test_reference_of_another_customer_than_the_iban_is_capped():
     assert "payer_conflict" in m.codes
 
 
-def test_installments_of_one_invoice_with_equal_amounts_are_medium_oldest_first():
+def test_installments_of_one_invoice_with_equal_amounts_pay_the_earliest_at_once():
+    # Two installments of FT 500 owe 100.00 each: whichever the customer meant, the money
+    # settles the earliest due (28/02), as an accountant books it; nothing else could fit.
     items = [
         item(1, "rossi", "FT 500", "100.00", due=(2026, 3, 31)),
         item(2, "rossi", "FT 500", "100.00", due=(2026, 2, 28)),
     ]
     m = match_credit(credit("100.00", text="rata fattura 500"), items, PAYERS)
-    assert alloc(m) == [(2, D("100.00"))]  # due 28/02, the older installment
-    assert m.confidence == Confidence.MEDIUM
-    assert "ambiguous" in m.codes
+    assert alloc(m) == [(2, D("100.00"))]
+    assert m.confidence == Confidence.HIGH
+    assert "earliest_installment" in m.codes
+    assert "ambiguous" not in m.codes
+
+
+def test_equal_installments_of_two_invoices_stay_for_review():
+    # FT 500 and FT 501 each owe 100.00 and both are quoted: which one was paid is a choice.
+    items = [
+        item(1, "rossi", "FT 500", "100.00", due=(2026, 3, 31)),
+        item(2, "rossi", "FT 501", "100.00", due=(2026, 2, 28)),
+    ]
+    m = match_credit(credit("100.00", text="fatture 500 e 501"), items, PAYERS)
+    assert m.confidence < Confidence.HIGH
 
 
 # --- rules 2-5: payer known ----------------------------------------------------------------

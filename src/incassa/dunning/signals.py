@@ -10,6 +10,7 @@ from django.dispatch import receiver
 
 from incassa.ledger.models import Company
 from incassa.ledger.signals import snapshot_applied
+from incassa.payments.signals import payments_booked
 
 
 @receiver(post_save, sender=Company, dispatch_uid="dunning_standard_strategy")
@@ -24,6 +25,14 @@ def install_standard_strategy(sender: Any, instance: Company, created: bool, **k
 def cancel_pending_for_paid_items(
     sender: Any, company: Company, closed: int, **kwargs: Any
 ) -> None:
+    if closed:
+        from incassa.dunning.services import pending_cancel_for_closed
+
+        pending_cancel_for_closed(company=company)
+
+
+@receiver(payments_booked, dispatch_uid="dunning_cancel_paid_by_bank")
+def cancel_pending_for_bank_paid(sender: Any, company: Company, closed: int, **kwargs: Any) -> None:
     if closed:
         from incassa.dunning.services import pending_cancel_for_closed
 

@@ -5,3 +5,6 @@ from django.utils.translation import gettext_lazy as _
 class LedgerConfig(AppConfig):
     name = "incassa.ledger"
     verbose_name = _("Ledger")
+
+    def ready(self) -> None:
+        from incassa.ledger import receivers  # noqa: F401

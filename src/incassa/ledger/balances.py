@@ -29,12 +29,15 @@ from incassa.ledger.models import (
     ReceivableStatus,
 )
 
+LEDGER_KINDS = (ImportKind.RECEIVABLES, ImportKind.EINVOICES, ImportKind.STATEMENT)
+
 
 def _latest_snapshot(company: Company) -> QuerySet[ImportRun]:
-    """The id of the latest applied receivables snapshot, as a one-row queryset."""
+    """The id of the latest applied import that changed open items (a receivables snapshot,
+    e-invoices, a bank statement), as a one-row queryset."""
     return (
         ImportRun.objects.filter(
-            company=company, kind=ImportKind.RECEIVABLES, status=ImportStatus.APPLIED
+            company=company, kind__in=LEDGER_KINDS, status=ImportStatus.APPLIED
         )
         .order_by("-id")
         .values_list("id", flat=True)[:1]

@@ -246,6 +246,14 @@ class Customer(models.Model):
         _("emails"), max_length=500, blank=True, help_text=_("Several addresses: comma-separated.")
     )
     pec = models.EmailField(_("PEC"), blank=True)
+    recipient_code = models.CharField(
+        _("recipient code"),
+        max_length=7,
+        blank=True,
+        default="",
+        db_default="",
+        help_text=_("The e-invoicing exchange system's code (codice destinatario, SDI)."),
+    )
     phone = models.CharField(_("phone"), max_length=60, blank=True)
     address = models.CharField(_("address"), max_length=200, blank=True)
     postal_code = models.CharField(_("postal code"), max_length=10, blank=True)
@@ -316,6 +324,8 @@ class ReceivableStatus(models.TextChoices):
 class ImportKind(models.TextChoices):
     RECEIVABLES = "receivables", _("Receivables snapshot")
     INVOICES = "invoices", _("Issued invoices")
+    EINVOICES = "einvoices", _("E-invoices (FatturaPA)")
+    STATEMENT = "statement", _("Bank statement")
 
 
 class ImportStatus(models.TextChoices):
@@ -626,3 +636,154 @@ class OpenByDueDate(models.Model):
 
     def __str__(self) -> str:
         return f"{self.due_date:%d/%m/%Y}: {self.open_amount}"
+
+
+class EInvoice(models.Model):
+    """An e-invoice (FatturaPA) the company issued, as the exchange system delivered it.
+
+    Its installments are open items (``EInvoiceInstallment``); the document itself is kept
+    so that importing it again changes nothing, and so that the payment method and the IBAN
+    the customer was told to pay are known.
+    """
+
+    company = models.ForeignKey(
+        Company, on_delete=models.CASCADE, related_name="einvoices", verbose_name=_("company")
+    )
+    customer = models.ForeignKey(
+        Customer, on_delete=models.PROTECT, related_name="einvoices", verbose_name=_("customer")
+    )
+    import_run = models.ForeignKey(
+        ImportRun,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="einvoices",
+        verbose_name=_("import"),
+    )
+    document_type = models.CharField(_("document type (TD)"), max_length=4)
+    number = models.CharField(_("number"), max_length=60)
+    date = models.DateField(_("date"))
+    total = MoneyField(_("total"))
+    currency = models.CharField(_("currency"), max_length=3, default="EUR")
+    transmission_format = models.CharField(_("transmission format"), max_length=5)
+    file_name = models.CharField(_("file name"), max_length=500)
+    body_index = models.PositiveSmallIntegerField(_("body in the file"), default=1)
+    payment_terms = models.CharField(_("payment terms (TP)"), max_length=4, blank=True)
+    imported_at = models.DateTimeField(_("imported at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("e-invoice")
+        verbose_name_plural = _("e-invoices")
+        ordering = ["-date", "number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["company", "document_type", "number", "date"], name="einvoice_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.number} {self.date:%d/%m/%Y}"
+
+
+class EInvoiceInstallment(models.Model):
+    """One payment detail of an e-invoice and the open item it is (or became)."""
+
+    einvoice = models.ForeignKey(
+        EInvoice,
+        on_delete=models.CASCADE,
+        related_name="installments",
+        verbose_name=_("e-invoice"),
+    )
+    receivable = models.ForeignKey(
+        Receivable,
+        on_delete=models.CASCADE,
+        related_name="einvoice_installments",
+        verbose_name=_("item"),
+    )
+    position = models.PositiveSmallIntegerField(_("installment"))
+    amount = MoneyField(_("amount"))
+    due_date = models.DateField(_("due date"))
+    due_date_source = models.CharField(
+        _("due date from"),
+        max_length=10,
+        help_text=_("file: the invoice's own; terms: its days; customer: the customer's terms."),
+    )
+    payment_method = models.CharField(_("payment method (MP)"), max_length=4, blank=True)
+    iban = models.CharField(_("IBAN"), max_length=34, blank=True)
+    bic = models.CharField(_("BIC"), max_length=11, blank=True)
+    erp_listed_on = models.DateField(
+        _("first listed by the ERP on"),
+        null=True,
+        blank=True,
+        help_text=_("Until a snapshot lists it, a snapshot that does not is not yet news."),
+    )
+
+    class Meta:
+        verbose_name = _("e-invoice installment")
+        verbose_name_plural = _("e-invoice installments")
+        ordering = ["einvoice", "position"]
+
+    def __str__(self) -> str:
+        return f"{self.einvoice} #{self.position}"
+
+
+class BankPaidStatus(models.TextChoices):
+    WAITING = "waiting", _("Waiting for the ERP")
+    DIFFERS = "differs", _("ERP still shows it open")
+    BOOKED = "booked", _("Booked by the ERP")
+    REVERSED = "reversed", _("Payment undone")
+
+
+class BankPaidItem(models.Model):
+    """An item that a bank payment paid, wholly or in part, before the ERP booked it.
+
+    The bank is ahead of the ERP: a snapshot that still lists the item as open (or as owing
+    more than the bank left) does not reopen it or raise it back, so the customer is never
+    chased for what they paid. The difference is flagged for the accountants (``DIFFERS``)
+    until a snapshot agrees (``BOOKED``).
+    """
+
+    receivable = models.OneToOneField(
+        Receivable,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="bank_paid",
+        verbose_name=_("item"),
+    )
+    company = models.ForeignKey(
+        Company, on_delete=models.CASCADE, related_name="+", verbose_name=_("company")
+    )
+    paid_amount = MoneyField(_("paid by the bank"))
+    paid_on = models.DateField(_("paid on"))
+    status = models.CharField(
+        _("status"), max_length=10, choices=BankPaidStatus.choices, default=BankPaidStatus.WAITING
+    )
+    erp_open_amount = MoneyField(_("open amount in the ERP"), null=True, blank=True)
+    flagged_on = models.DateField(_("flagged on"), null=True, blank=True)
+    flagged_by_import = models.ForeignKey(
+        ImportRun,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("flagged by the snapshot"),
+    )
+    settled_on = models.DateField(_("settled on"), null=True, blank=True)
+    checked_at = models.DateTimeField(_("checked at"), null=True, blank=True)
+    checked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("checked by"),
+    )
+    note = models.TextField(_("note"), blank=True)
+
+    class Meta:
+        verbose_name = _("item paid by the bank")
+        verbose_name_plural = _("items paid by the bank")
+        indexes = [models.Index(fields=["company", "status"], name="bankpaiditem_status")]
+
+    def __str__(self) -> str:
+        return f"{self.receivable_id}: {self.get_status_display()}"

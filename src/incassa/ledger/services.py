@@ -26,10 +26,14 @@ from incassa.core import bulk
 from incassa.core.users import recorded_user
 from incassa.ledger import parsing
 from incassa.ledger.models import (
+    BankPaidItem,
+    BankPaidStatus,
     ColumnMapping,
     Company,
     Customer,
     CustomerCategory,
+    EInvoice,
+    EInvoiceInstallment,
     EventKind,
     ImportKind,
     ImportRun,
@@ -135,6 +139,8 @@ class _Counts:
     reopened: int = 0
     unchanged: int = 0
     customers_created: int = 0
+    not_yet_in_erp: int = 0
+    bank_differs: int = 0
 
 
 # --------------------------------------------------------------------------------------
@@ -526,6 +532,9 @@ def _finish_run(
     for name in ("created", "updated", "closed", "reopened", "unchanged", "customers_created"):
         setattr(run, name, getattr(counts, name))
     run.report = _error_report(parsed, errors)
+    # Told on the import's page: what the snapshot did not do, and why.
+    run.report["not_yet_in_erp"] = counts.not_yet_in_erp
+    run.report["bank_differs"] = counts.bank_differs
     run.message = ""
     run.finished_at = timezone.now()
     run.save()
@@ -821,6 +830,7 @@ def _apply_receivables(
 
     new = joined.filter(pl.col("old_id").is_null())
     matched = joined.filter(pl.col("old_id").is_not_null())
+    matched, bank_view = _hold_bank_paid(company, matched)
     was_open = pl.col("old_status") == open_
     settled = pl.col("open_amount") == 0
     same = (
@@ -847,6 +857,7 @@ def _apply_receivables(
         missing = still_open.join(matched.select(pl.col("old_id").alias("id")), on="id", how="anti")
         if protected is not None and missing.height:
             missing = _drop_protected(company, missing, protected)
+        missing, counts.not_yet_in_erp = _drop_recent_einvoices(company, missing, as_of)
         open_count = still_open.height
         closing = missing.height + matched.filter(pl.col("change") == "close").height
         limit = company.close_share_limit
@@ -989,7 +1000,139 @@ def _apply_receivables(
     if events:
         run.save()
         _write_events(pl.concat(events, how="vertical_relaxed"), run, today)
+    _note_erp_listed(company, matched, as_of)
+    counts.bank_differs = _settle_bank_paid(company, run, bank_view, partial, as_of)
     return counts
+
+
+# --------------------------------------------------------------------------------------
+# Between two snapshots: e-invoices the ERP has not caught up with, items the bank paid
+# --------------------------------------------------------------------------------------
+
+
+def _drop_recent_einvoices(
+    company: Company, missing: pl.DataFrame, as_of: dt.date
+) -> tuple[pl.DataFrame, int]:
+    """Leave open the e-invoices' items that no snapshot has listed yet and that are too
+    recent for the ERP to know (its export runs a day or more behind the exchange system)."""
+    if not missing.height:
+        return missing, 0
+    grace = int(getattr(settings, "INCASSA_EINVOICE_ERP_GRACE_DAYS", 7))
+    recent = bulk.fetch_frame(
+        f"SELECT DISTINCT i.receivable_id FROM {_table(EInvoiceInstallment)} i "
+        f"JOIN {_table(EInvoice)} e ON e.id = i.einvoice_id "
+        "WHERE e.company_id = %s AND i.erp_listed_on IS NULL AND e.date > %s",
+        [company.pk, as_of - dt.timedelta(days=grace)],
+        {"id": pl.Int64},
+    )
+    if not recent.height:
+        return missing, 0
+    kept = missing.join(recent, on="id", how="semi").height
+    return missing.join(recent, on="id", how="anti"), kept
+
+
+def _note_erp_listed(company: Company, matched: pl.DataFrame, as_of: dt.date) -> None:
+    """Remember which e-invoices' items a snapshot has listed: from then on the ERP speaks
+    for them, and a snapshot without them closes them as it closes any other item."""
+    waiting = bulk.fetch_frame(
+        f"SELECT i.id, i.receivable_id FROM {_table(EInvoiceInstallment)} i "
+        f"JOIN {_table(EInvoice)} e ON e.id = i.einvoice_id "
+        "WHERE e.company_id = %s AND i.erp_listed_on IS NULL",
+        [company.pk],
+        {"id": pl.Int64, "receivable_id": pl.Int64},
+    )
+    if not waiting.height or not matched.height:
+        return
+    listed = waiting.join(
+        matched.select(pl.col("old_id").alias("receivable_id")), on="receivable_id", how="semi"
+    )
+    if listed.height:
+        bulk.update_rows(
+            _table(EInvoiceInstallment),
+            ["erp_listed_on"],
+            ((as_of.isoformat(), pk) for pk in listed["id"].to_list()),
+        )
+
+
+def _hold_bank_paid(company: Company, matched: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Keep what the bank paid: an item the bank paid that the snapshot lists as owing more
+    than the ledger now says keeps the ledger's open amount (and stays closed when the bank
+    closed it). Returns the rows and, per held item, what the ERP said and whether it lags."""
+    empty = pl.DataFrame(schema={"id": pl.Int64, "erp_open": pl.Int64, "lags": pl.Boolean})
+    held = bulk.fetch_frame(
+        f"SELECT receivable_id FROM {_table(BankPaidItem)} "
+        "WHERE company_id = %s AND status IN (%s, %s)",
+        [company.pk, BankPaidStatus.WAITING.value, BankPaidStatus.DIFFERS.value],
+        {"old_id": pl.Int64},
+    )
+    if not held.height or not matched.height:
+        return matched, empty
+    held = held.with_columns(pl.lit(True).alias("bank_paid"))
+    matched = matched.join(held, on="old_id", how="left").with_columns(
+        pl.col("bank_paid").fill_null(False)
+    )
+    lags = pl.col("bank_paid") & (pl.col("open_amount").abs() > pl.col("old_open_amount").abs())
+    view = matched.filter(pl.col("bank_paid")).select(
+        pl.col("old_id").alias("id"), pl.col("open_amount").alias("erp_open"), lags.alias("lags")
+    )
+    matched = matched.with_columns(
+        pl.when(lags)
+        .then(pl.col("old_open_amount"))
+        .otherwise(pl.col("open_amount"))
+        .alias("open_amount")
+    ).drop("bank_paid")
+    return matched, view
+
+
+def _settle_bank_paid(
+    company: Company, run: ImportRun, view: pl.DataFrame, partial: bool, as_of: dt.date
+) -> int:
+    """Flag for the accountants the items the ERP still shows owing more than the bank left;
+    close the others' watch (the ERP agrees). Returns how many are flagged."""
+    day = as_of.isoformat()
+    lagging = view.filter(pl.col("lags"))
+    if lagging.height:
+        bulk.update_rows(
+            _table(BankPaidItem),
+            ["status", "erp_open_amount", "flagged_by_import_id"],
+            (
+                (BankPaidStatus.DIFFERS.value, erp_open, run.pk, pk)
+                for pk, erp_open in lagging.select("id", "erp_open").iter_rows()
+            ),
+            key="receivable_id",
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {_table(BankPaidItem)} SET flagged_on = %s "
+                "WHERE company_id = %s AND status = %s AND flagged_on IS NULL",
+                [day, company.pk, BankPaidStatus.DIFFERS.value],
+            )
+    agreeing = view.filter(~pl.col("lags"))
+    if agreeing.height:
+        bulk.update_rows(
+            _table(BankPaidItem),
+            ["status", "erp_open_amount", "settled_on"],
+            (
+                (BankPaidStatus.BOOKED.value, erp_open, day, pk)
+                for pk, erp_open in agreeing.select("id", "erp_open").iter_rows()
+            ),
+            key="receivable_id",
+        )
+    if not partial:
+        # Not listed by a full snapshot: the ERP closed it too.
+        listed = view["id"].to_list()
+        pending = BankPaidItem.objects.filter(
+            company=company, status__in=[BankPaidStatus.WAITING, BankPaidStatus.DIFFERS]
+        ).values_list("receivable_id", flat=True)
+        absent = sorted(set(pending) - set(listed))
+        if absent:
+            bulk.update_rows(
+                _table(BankPaidItem),
+                ["status", "erp_open_amount", "settled_on"],
+                ((BankPaidStatus.BOOKED.value, 0, day, pk) for pk in absent),
+                key="receivable_id",
+            )
+    return lagging.height
 
 
 def _drop_protected(

@@ -1,2 +1,1 @@
-"""Bank statements and payment matching (issue #8): pure parsers and matching logic for now;
-the models, services and pages follow."""
+"""Bank statements, payment matching and the payments they book against the ledger."""

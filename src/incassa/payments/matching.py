@@ -491,8 +491,23 @@ class Matcher:
             # quoted documents may as well be a partial payment that happens to fit, and a
             # number shared by documents of different years (or by an invoice and a credit
             # note) leaves open which one was meant.
+            # Installments of one document owing the same amount are interchangeable: the
+            # payment settles the earliest due, as any accountant would book it.
+            installments = (
+                len(groups) == 1
+                and all(len(items) == 1 for _c, items in solutions)
+                and len({i.document_number for i in groups[cust]}) == 1
+            )
             if len(solutions) == 1 and exhaustive and full and not conflict:
                 confidence = Confidence.HIGH if not _loose(groups[cust]) else Confidence.MEDIUM
+            elif installments and exhaustive and not conflict and not _loose(groups[cust]):
+                confidence = Confidence.HIGH
+                reasons.append(
+                    Reason(
+                        "earliest_installment",
+                        "Installments of the document owe the same: the earliest due is paid.",
+                    )
+                )
             elif len({c for c, _ in solutions}) == 1:
                 confidence = Confidence.MEDIUM
             else:
@@ -505,7 +520,7 @@ class Matcher:
             reasons.append(Reason(code, text))
             if any(_cents(i.open_amount) < 0 for i in chosen):
                 reasons.append(Reason("credit_note", "A credit note is netted."))
-            if len(solutions) > 1:
+            if len(solutions) > 1 and confidence < Confidence.HIGH:
                 reasons.append(Reason("ambiguous", "Several sets of items fit the amount."))
             alternatives = [
                 Suggestion(c, _full(items), "reference_exact")

@@ -1,4 +1,5 @@
-"""Reading bank statements: ISO 20022 camt.053 / camt.054 and SWIFT MT940.
+"""Reading bank statements: ISO 20022 camt.053 / camt.054 and SWIFT MT940 (CSV exports of
+home banking are read by ``statements_csv`` into the same ``Statement``, format ``csv``).
 
 Pure logic, no database: a file's bytes become ``Statement`` objects holding Decimal balances
 and one ``Entry`` per transaction, ready for the import service and the payment matching that
@@ -104,7 +105,7 @@ class Statement:
     """One statement (or notification) of one account, as the bank sent it."""
 
     format: str
-    """``camt.053``, ``camt.054`` or ``mt940``."""
+    """``camt.053``, ``camt.054``, ``mt940`` or ``csv`` (``statements_csv``)."""
     statement_id: str
     account_iban: str
     """The account's IBAN, empty when the file identifies the account otherwise."""

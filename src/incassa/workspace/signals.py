@@ -1,5 +1,5 @@
-"""Agreements follow the ledger: after a snapshot is committed, promises, plans and
-settlements are reviewed against it (kept, broken, paid, missed...)."""
+"""Agreements follow the ledger: after a snapshot (or bank payments) is committed, promises,
+plans and settlements are reviewed against it (kept, broken, paid, missed...)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from django.dispatch import receiver
 from incassa.credit.signals import kpi_snapshot_taken
 from incassa.ledger.models import Company
 from incassa.ledger.signals import snapshot_applied
+from incassa.payments.signals import payments_booked
 
 logger = logging.getLogger(__name__)
 
@@ -27,6 +28,13 @@ def review_after_import(sender: Any, company: Company, as_of: Any, **kwargs: Any
             logger.exception("reviewing the agreements of %s after the import", company)
 
     transaction.on_commit(review)
+
+
+@receiver(payments_booked, dispatch_uid="workspace_agreements_after_payments")
+def review_after_payments(sender: Any, company: Company, on_date: Any, **kwargs: Any) -> None:
+    """A payment the bank reported keeps a promise or pays an instalment at once, without
+    waiting for the ERP's next snapshot."""
+    review_after_import(sender, company=company, as_of=on_date)
 
 
 @receiver(kpi_snapshot_taken, dispatch_uid="workspace_effectiveness_after_kpi_snapshot")
