@@ -233,13 +233,69 @@ def _company_objects(company) -> dict[str, Any]:
     from incassa.ledger.models import ImportRun
 
     strategy = Strategy.objects.get(company=company, code="standard")
+    import_run = ImportRun.objects.filter(company=company).latest("id").pk
+    entry, bank_paid = _payment_objects(company)
     return {
-        "import_run": ImportRun.objects.filter(company=company).latest("id").pk,
+        "import_run": import_run,
+        "entry": entry,
+        "bank_paid": bank_paid,
         "strategy": strategy.pk,
         "step": strategy.steps.order_by("position").first().pk,
         "template": MessageTemplate.objects.filter(company=company).order_by("id").first().pk,
         "audit_entry": AuditEntry.objects.filter(company_id=company.pk).order_by("id").first().pk,
         "category": company.categories.order_by("id").first().pk,
+    }
+
+
+STATEMENT = """:20:STMT{code}
+:25:IT60X0542811101000000123456
+:28C:1/1
+:60F:C260331EUR1000,00
+:61:2603310331C777,00NTRFNONREF//{code}REF1
+:86:BONIFICO DA SCONOSCIUTO SPA
+:62F:C260331EUR1777,00
+"""
+
+
+def _payment_objects(company) -> tuple[int, int]:
+    """A payment nobody can place (it waits on the matching page) and an item the bank paid
+    that the ERP still shows open (on the reconciliation page)."""
+    from incassa.ledger.models import BankPaidItem, BankPaidStatus, Receivable
+    from incassa.payments.models import BankEntry
+    from incassa.payments.services import statement_import
+
+    statement_import(
+        company=company,
+        name="estratto.sta",
+        data=STATEMENT.format(code=company.code.upper()).encode(),
+        today=ENGINE_ON,
+    )
+    item = Receivable.objects.filter(company=company).order_by("id").first()
+    watch = BankPaidItem.objects.create(
+        receivable=item,
+        company=company,
+        paid_amount=Decimal("10.00"),
+        paid_on=ENGINE_ON,
+        status=BankPaidStatus.DIFFERS,
+        erp_open_amount=item.open_amount,
+        flagged_on=ENGINE_ON,
+    )
+    return BankEntry.objects.get(company=company).pk, watch.pk
+
+
+def pending_statement(client, world: World, role: str) -> str:
+    """A CSV statement waiting in ``role``'s session: its check page."""
+    client.force_login(world.users[role])
+    response = client.post(reverse("web:payments"), _statement_file(world))
+    assert response.status_code == 302, response.content.decode()[:300]
+    return response["Location"]
+
+
+def _statement_file(w: World) -> dict[str, Any]:
+    content = b"Data contabile;Importo;Descrizione\n31/03/2026;150,00;BONIFICO FT A01-F1\n"
+    return {
+        "op": "upload",
+        "file": SimpleUploadedFile("movimenti.csv", content, content_type="text/csv"),
     }
 
 
@@ -530,6 +586,38 @@ ROUTES: dict[str, Route] = {
     "web:import_detail": Route(
         "An import's report", WHOLE_COMPANY, ACTING, 400, _obj("import_run")
     ),
+    "web:payments": Route(
+        "Payments: list, statement upload, match again",
+        WHOLE_COMPANY,
+        ACTING,
+        302,
+        None,
+        lambda w: {"op": "rematch"},
+    ),
+    "web:payment_statement_check": Route(
+        "Bank statement (CSV) check, mapping and import",
+        MANAGERS,
+        MANAGERS,
+        302,
+        lambda w, scope: {"token": "pending"},
+        lambda w: {"op": "cancel"},
+    ),
+    "web:payment": Route(
+        "A payment: confirm, split, assign, set aside, undo",
+        WHOLE_COMPANY,
+        ACTING,
+        302,
+        _obj("entry"),
+        lambda w: {"op": "ignore", "note": "giroconto"},
+    ),
+    "web:payments_reconciliation": Route(
+        "Reconciliation with the ERP: items the bank paid, checked",
+        WHOLE_COMPANY,
+        MANAGERS,
+        302,
+        None,
+        lambda w: {"item": w.of("own", "bank_paid"), "note": "registrato"},
+    ),
     "web:items": Route(
         "Items: list, bulk hold/release/assign, CSV and Excel export",
         ALL,
@@ -692,6 +780,8 @@ def address(client, world: World, name: str, role: str, query: str = "") -> str:
     """The address to ask as ``role``: the import check needs an upload of the session."""
     if name == "web:import_check" and role in MANAGERS:
         return pending_upload(client, world, role)
+    if name == "web:payment_statement_check" and role in MANAGERS:
+        return pending_statement(client, world, role)
     return url_of(world, name, "own", query)
 
 
@@ -769,9 +859,8 @@ def test_post(client, world, name, role):
     assert response.status_code == expected, body(response)[:300]
 
 
-OBJECT_ROUTES = [
-    name for name, route in ROUTES.items() if route.args and name != "web:import_check"
-]
+UPLOAD_ROUTES = ("web:import_check", "web:payment_statement_check")
+OBJECT_ROUTES = [name for name, route in ROUTES.items() if route.args and name not in UPLOAD_ROUTES]
 
 
 @pytest.mark.parametrize("method", ["get", "post"])
@@ -813,7 +902,7 @@ def test_sales_agent_sees_only_their_customers(client, world, name):
     assert response.status_code == 404
 
 
-@pytest.mark.parametrize("name", [n for n in ROUTES if n != "web:import_check"])
+@pytest.mark.parametrize("name", [n for n in ROUTES if n not in UPLOAD_ROUTES])
 def test_anonymous_is_sent_to_sign_in(client, world, name):
     url = url_of(world, name)
     for response in (client.get(url), client.post(url, {})):
@@ -821,7 +910,7 @@ def test_anonymous_is_sent_to_sign_in(client, world, name):
         assert response["Location"] == f"{reverse('login')}?next={url}"
 
 
-@pytest.mark.parametrize("name", [n for n in ROUTES if n != "web:import_check"])
+@pytest.mark.parametrize("name", [n for n in ROUTES if n not in UPLOAD_ROUTES])
 def test_a_user_of_no_company_sees_nothing(client, world, name):
     client.force_login(world.stranger)
     assert client.get(url_of(world, name)).status_code == 403
@@ -841,8 +930,29 @@ def test_choosing_another_company_is_not_found(client, world, name):
         ("web:suspensions", lambda w: {"op": "include", "exclusion": w.of("b", "exclusion")}),
         ("web:team", lambda w: {"op": "unassign", "assignment": w.of("b", "assignment")}),
         ("web:team", lambda w: {"op": "rule", "category": w.of("b", "category")}),
+        (
+            "web:payments_reconciliation",
+            lambda w: {"item": w.of("b", "bank_paid"), "note": "x"},
+        ),
+        (
+            "web:payment",
+            lambda w: {"op": "assign", "customer": w.of("b", "customer_id")},
+        ),
+        (
+            "web:payment",
+            lambda w: {"op": "split", f"amount_{w.of('b', 'item')}": "10,00"},
+        ),
     ],
-    ids=["task", "suspension", "exclusion", "assignment", "category"],
+    ids=[
+        "task",
+        "suspension",
+        "exclusion",
+        "assignment",
+        "category",
+        "bank-paid",
+        "assign",
+        "split",
+    ],
 )
 def test_beta_ids_in_a_form_are_not_found(client, world, name, data):
     response = login(client, world, ADM).post(url_of(world, name), data(world))

@@ -765,3 +765,14 @@ def _pair(
         )
         return None
     return credit_cents - debit_cents
+
+
+def csv_headers(name: str, data: bytes) -> list[str]:
+    """The header row a CSV export seems to have, for a page that asks which column holds
+    what; raises ``StatementError`` when the file has no recognisable table at all."""
+    text, _encoding = _decode(name, data)
+    try:
+        _delimiter, _index, headers = _find_header(text, {})
+    except StatementError as exc:
+        raise StatementError(f"{name}: {exc}") from None
+    return [h for h in headers if h.strip()]
