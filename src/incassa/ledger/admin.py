@@ -23,10 +23,13 @@ from incassa.core.admin import ReadOnlyMixin
 from incassa.core.fields import MoneyField
 from incassa.core.formatting import format_money
 from incassa.ledger.models import (
+    BankPaidItem,
     ColumnMapping,
     Company,
     Customer,
     CustomerCategory,
+    EInvoice,
+    EInvoiceInstallment,
     ImportRun,
     IssuedInvoice,
     Membership,
@@ -471,3 +474,34 @@ class ColumnMappingAdmin(CompanyScopedMixin, admin.ModelAdmin):
     list_filter = ("company",)
     list_select_related = ("company",)
     search_fields = ("column", "field")
+
+
+class EInvoiceInstallmentInline(ReadOnlyMixin, admin.TabularInline):
+    model = EInvoiceInstallment
+    fields = ("position", "receivable", "amount", "due_date", "due_date_source",
+              "payment_method", "iban", "erp_listed_on")  # fmt: skip
+    readonly_fields = fields
+    extra = 0
+
+
+@admin.register(EInvoice)
+class EInvoiceAdmin(CompanyScopedMixin, ReadOnlyMixin, admin.ModelAdmin):
+    """E-invoices as imported: a legal document, never edited here."""
+
+    list_display = ("number", "date", "document_type", "customer", "total", "file_name")
+    list_filter = ("document_type", "transmission_format")
+    search_fields = ("number", "customer__code", "customer__name", "file_name")
+    date_hierarchy = "date"
+    list_select_related = ("customer",)
+    inlines = [EInvoiceInstallmentInline]
+
+
+@admin.register(BankPaidItem)
+class BankPaidItemAdmin(CompanyScopedMixin, ReadOnlyMixin, admin.ModelAdmin):
+    """Items the bank paid before the ERP booked the payment (the reconciliation page)."""
+
+    list_display = ("receivable", "status", "paid_amount", "paid_on", "erp_open_amount",
+                    "flagged_on", "checked_at")  # fmt: skip
+    list_filter = ("status",)
+    search_fields = ("receivable__document_number", "receivable__customer__name")
+    list_select_related = ("receivable",)
