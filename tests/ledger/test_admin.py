@@ -47,6 +47,19 @@ def ledger_rows(company):
     SalesAgentFactory(company=company)
     CustomerCategoryFactory(company=company)
     ColumnMappingFactory(company=company)
+    einvoice = models.EInvoice.objects.create(
+        company=company, customer=receivable.customer, import_run=run, document_type="TD01",
+        number="FT 1", date=dt.date(2026, 3, 1), total=Decimal("1234.56"),
+        transmission_format="FPR12", file_name="IT01234567890_00001.xml",
+    )  # fmt: skip
+    models.EInvoiceInstallment.objects.create(
+        einvoice=einvoice, receivable=receivable, position=1, amount=Decimal("1234.56"),
+        due_date=receivable.due_date, due_date_source="file", payment_method="MP05",
+    )  # fmt: skip
+    models.BankPaidItem.objects.create(
+        receivable=receivable, company=company, paid_amount=Decimal("234.56"),
+        paid_on=dt.date(2026, 4, 1),
+    )  # fmt: skip
     return {"receivable": receivable, "run": run}
 
 
@@ -54,7 +67,7 @@ def test_every_ledger_model_is_registered():
     expected = {
         models.Company, models.Membership, models.SalesAgent, models.CustomerCategory,
         models.Customer, models.Receivable, models.ReceivableEvent, models.ImportRun,
-        models.IssuedInvoice, models.ColumnMapping,
+        models.IssuedInvoice, models.ColumnMapping, models.EInvoice, models.BankPaidItem,
     }  # fmt: skip
     assert set(LEDGER_MODELS) == expected
 
