@@ -182,6 +182,12 @@ INCASSA_REQUIRE_TOTP_FOR_ADMINS = _env_bool("INCASSA_REQUIRE_TOTP_FOR_ADMINS")
 INCASSA_MAX_CLOSE_SHARE = float(os.environ.get("INCASSA_MAX_CLOSE_SHARE", "0.5"))
 # Spreadsheets are untrusted input: refuse files larger than this many bytes.
 INCASSA_MAX_UPLOAD_BYTES = int(os.environ.get("INCASSA_MAX_UPLOAD_BYTES", str(512 * 1024 * 1024)))
+# The e-invoice upload takes up to 500 files at once (the form says so); Django's default
+# refuses more than 100 before the form can.
+DATA_UPLOAD_MAX_NUMBER_FILES = 510
+# Items of e-invoices that no ERP snapshot has listed yet stay open while their invoice is
+# this recent, however the snapshot says (the ERP's export is a day or more behind).
+INCASSA_EINVOICE_ERP_GRACE_DAYS = int(os.environ.get("INCASSA_EINVOICE_ERP_GRACE_DAYS", "7"))
 
 LOGGING = {
     "version": 1,

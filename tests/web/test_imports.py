@@ -1,4 +1,5 @@
-"""Importing a snapshot from the browser: upload, check, map, confirm, and the history."""
+"""Importing from the browser: a snapshot (upload, check, map, confirm), e-invoices (upload
+and import at once), the history, and the import's page for each kind."""
 
 from __future__ import annotations
 
@@ -10,11 +11,11 @@ import pytest
 import time_machine
 from django.contrib.messages import get_messages
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 
 from incassa.ledger.models import ColumnMapping, ImportRun, ImportStatus, Receivable, Role
 from incassa.ledger.services import receivables_import
-from tests.factories import CompanyFactory
+from tests.factories import CompanyFactory, ImportRunFactory
 from tests.web.test_customers import get, logged_in, section
 
 pytestmark = pytest.mark.django_db
@@ -231,3 +232,246 @@ def test_another_users_upload_and_another_companys_import_are_not_found(client, 
     client.logout()
     logged_in(client, company, Role.ADMINISTRATOR, language="en", username="altro")
     assert client.get(check).status_code == 404  # the token belongs to another session
+
+
+# --------------------------------------------------------------------------------------
+# E-invoices (FatturaPA): upload and import at once
+# --------------------------------------------------------------------------------------
+
+FATTURAPA = Path(__file__).resolve().parents[1] / "ledger" / "data" / "fatturapa"
+# The sample invoices are issued by Officine Meccaniche Brambilla S.p.A., VAT 01234567890.
+SELLER_VAT = "01234567890"
+
+
+def einvoice(name: str) -> SimpleUploadedFile:
+    return SimpleUploadedFile(name, (FATTURAPA / name).read_bytes(), "application/xml")
+
+
+def upload_einvoices(client, files: list[SimpleUploadedFile], **fields):
+    return client.post(IMPORTS, {"op": "einvoices", "files": files, **fields})
+
+
+@pytest.fixture
+def seller(company):
+    company.vat_number = SELLER_VAT
+    company.save(update_fields=["vat_number"])
+    return company
+
+
+def test_einvoices_are_imported_and_listed_on_the_imports_page(client, seller):
+    logged_in(client, seller, Role.CREDIT_MANAGER, language="en")
+    html = get(client, IMPORTS)
+    panel = section(html, "einvoices-title")
+    assert '<input type="hidden" name="op" value="einvoices">' in panel
+    assert 'type="file" name="files"' in panel and "multiple" in panel
+    assert 'accept=".xml,.p7m,.zip"' in panel
+    assert 'name="skip_invalid"' in panel
+
+    response = upload_einvoices(
+        client, [einvoice("IT01234567890_FPR01.xml"), einvoice("IT01234567890_FPA01.xml")]
+    )
+    run = ImportRun.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == reverse("web:import_detail", args=[run.pk])
+    # FPR01 has three installments (three items), FPA01 one: two invoices, four items.
+    assert flashed(response) == ["2 e-invoices imported, 4 items created, 0 already imported"]
+    assert run.kind == "einvoices" and run.status == ImportStatus.APPLIED
+    assert run.source == "web" and run.imported_by.username == "credit-manager-web"
+    assert Receivable.objects.filter(company=seller).count() == 4
+
+    detail = get(client, response["Location"])
+    documents = section(detail, "documents-title")
+    rossi = documents[documents.index("FT 2025/0142") :]
+    rossi = rossi[: rossi.index("</tr>")]
+    assert "14/03/2025" in rossi
+    assert "Fattura <span" in rossi and "TD01" in rossi
+    # The buyer is a new customer coded by its VAT id, linked to its page.
+    assert f'href="{reverse("web:customer", args=["IT09876543210"])}">Rossi Costruzioni' in rossi
+    assert "€3,660.00" in rossi  # ImportoTotaleDocumento
+    assert '<td class="num" data-label="Items">3</td>' in rossi
+    assert '<span class="tag tag--applied">imported</span>' in rossi
+    lecco = documents[documents.index("PA/2025/18") :]
+    lecco = lecco[: lecco.index("</tr>")]
+    assert "Comune di Lecco" in lecco and "€1,220.00" in lecco
+    assert '<td class="num" data-label="Items">1</td>' in lecco
+
+    history = section(get(client, IMPORTS), "history-title")
+    assert "E-invoices (FatturaPA)" in history
+
+
+def test_the_same_einvoice_twice_changes_nothing(client, seller):
+    logged_in(client, seller, Role.ADMINISTRATOR, language="en")
+    first = upload_einvoices(client, [einvoice("IT01234567890_FPR02.xml")])
+    # One credit note with one installment: one item.
+    assert flashed(first) == ["1 e-invoices imported, 1 items created, 0 already imported"]
+    get(client, first["Location"])  # shows (and so uses up) the message
+    response = upload_einvoices(client, [einvoice("IT01234567890_FPR02.xml")])
+    # The credit note was imported by the first upload: the second skips it.
+    assert flashed(response) == ["0 e-invoices imported, 0 items created, 1 already imported"]
+    assert Receivable.objects.filter(company=seller).count() == 1
+    detail = get(client, response["Location"])
+    row = section(detail, "documents-title")
+    assert "NC 2025/0007" in row and "Nota di credito" in row
+    assert "-€305.00" in row  # a credit note is negative
+    assert '<span class="tag tag--skipped">already imported</span>' in row
+
+
+def test_a_refused_file_refuses_the_upload_and_the_page_says_why(client, seller):
+    logged_in(client, seller, Role.CREDIT_MANAGER, language="en")
+    broken = SimpleUploadedFile("rotta.xml", b"<FatturaElettronica", "application/xml")
+    response = upload_einvoices(client, [einvoice("IT01234567890_FPR01.xml"), broken])
+    run = ImportRun.objects.get()
+    assert run.status == ImportStatus.REJECTED
+    assert response["Location"] == reverse("web:import_detail", args=[run.pk])
+    assert flashed(response) == [
+        "1 file or document was refused: nothing was imported. The import's page says why."
+    ]
+    assert not Receivable.objects.exists()
+
+    detail = get(client, response["Location"])
+    documents = section(detail, "documents-title")
+    refused = documents[documents.index("rotta.xml") :]
+    refused = refused[: refused.index("</tr>")]
+    assert '<span class="tag tag--rejected">refused</span>' in refused
+    assert "not well-formed XML" in refused  # the reader's reason, as the report keeps it
+
+
+def test_the_refused_files_are_skipped_when_asked(client, seller):
+    logged_in(client, seller, Role.CREDIT_MANAGER, language="en")
+    broken = SimpleUploadedFile("rotta.xml", b"not an invoice", "application/xml")
+    response = upload_einvoices(
+        client, [einvoice("IT01234567890_FPR01.xml"), broken], skip_invalid="on"
+    )
+    # FPR01's three installments are imported; the broken file is reported.
+    assert flashed(response) == [
+        "1 e-invoices imported, 3 items created, 0 already imported",
+        "1 refused file or document was skipped: the import's page says why.",
+    ]
+    assert Receivable.objects.filter(company=seller).count() == 3
+    run = ImportRun.objects.get()
+    assert run.status == ImportStatus.APPLIED and run.rows_rejected == 1
+
+
+def test_einvoice_upload_errors_are_shown_on_the_form(client, seller, settings, monkeypatch):
+    logged_in(client, seller, Role.CREDIT_MANAGER, language="en")
+    response = upload_einvoices(client, [])
+    assert response.status_code == 400
+    assert "This field is required." in section(response.content.decode(), "einvoices-title")
+
+    # FPR01 is 4,648 bytes: over a limit of 4,000 bytes per file.
+    settings.INCASSA_MAX_UPLOAD_BYTES = 4000
+    response = upload_einvoices(client, [einvoice("IT01234567890_FPR01.xml")])
+    assert response.status_code == 400
+    assert "IT01234567890_FPR01.xml is too large" in response.content.decode()
+
+    # With a limit of 3,500 bytes per file, FPA01 (3,442 bytes) passes alone, but five
+    # copies make 5 x 3,442 = 17,210 bytes, over the 4 x 3,500 = 14,000 allowed together.
+    settings.INCASSA_MAX_UPLOAD_BYTES = 3500
+    five = [einvoice("IT01234567890_FPA01.xml") for _ in range(5)]
+    response = upload_einvoices(client, five)
+    assert response.status_code == 400
+    assert "The files are too large together" in response.content.decode()
+
+    settings.INCASSA_MAX_UPLOAD_BYTES = 512 * 1024 * 1024
+    monkeypatch.setattr("incassa.web.imports.MAX_EINVOICE_FILES", 2)
+    response = upload_einvoices(client, [einvoice("IT01234567890_FPR02.xml") for _ in range(3)])
+    assert response.status_code == 400
+    assert "Too many files: 3, at most 2 at once" in response.content.decode()
+    assert not ImportRun.objects.exists()
+
+
+def test_an_unknown_operation_is_a_bad_request(client, company):
+    logged_in(client, company, Role.CREDIT_MANAGER, language="en")
+    assert client.post(IMPORTS, {"op": "unknown"}).status_code == 400
+
+
+@pytest.mark.parametrize(
+    ("role", "status", "panel"),
+    [
+        (Role.ADMINISTRATOR, 302, True),
+        (Role.CREDIT_MANAGER, 302, True),
+        (Role.COLLECTOR, 403, False),  # reads the history, does not import
+        (Role.AUDITOR, 403, False),
+        (Role.SALES_AGENT, 403, False),
+    ],
+)
+def test_who_may_import_einvoices(client, seller, role, status, panel):
+    logged_in(client, seller, role, language="en")
+    if role != Role.SALES_AGENT:
+        assert ('id="einvoices-title"' in get(client, IMPORTS)) is panel
+    response = upload_einvoices(client, [einvoice("IT01234567890_FPR02.xml")])
+    assert response.status_code == status
+    assert Receivable.objects.exists() is (status == 302)
+
+
+# --------------------------------------------------------------------------------------
+# The import's page for the other kinds
+# --------------------------------------------------------------------------------------
+
+
+def test_a_snapshot_says_what_it_left_open_for_the_bank_and_the_einvoices(client, company):
+    run = ImportRunFactory(
+        company=company, report={"not_yet_in_erp": 12, "bank_differs": 3, "errors": []}
+    )
+    logged_in(client, company, Role.CREDIT_MANAGER, language="en")
+    html = get(client, reverse("web:import_detail", args=[run.pk]))
+    assert "12 items of recent e-invoices were left open: the ERP does not list them yet." in html
+    assert (
+        "3 items paid by the bank are still open in the ERP: they stay as the bank says and "
+        "are flagged for the accountants."
+    ) in html
+
+    single = ImportRunFactory(company=company, report={"not_yet_in_erp": 1, "bank_differs": 0})
+    html = get(client, reverse("web:import_detail", args=[single.pk]))
+    assert "1 item of recent e-invoices was left open: the ERP does not list it yet." in html
+    assert "paid by the bank" not in html
+
+    plain = ImportRunFactory(company=company, report={"not_yet_in_erp": 0, "bank_differs": 0})
+    html = get(client, reverse("web:import_detail", args=[plain.pk]))
+    assert "recent e-invoices" not in html and "paid by the bank" not in html
+
+
+def test_a_statement_import_shows_its_figures(client, company):
+    try:
+        payments = reverse("web:payments")
+    except NoReverseMatch:
+        pytest.skip("the payments page is not there yet")
+    run = ImportRunFactory(
+        company=company,
+        kind="statement",
+        file_name="estratto.xml",
+        report={
+            "statements": 1,
+            "new_credits": 9,
+            "known_credits": 2,
+            "debits_skipped": 4,
+            "pending_skipped": 1,
+            "matched": 5,
+            "proposed": 3,
+            "unmatched": 1,
+            "items_closed": 6,
+            "items_reduced": 2,
+            "amount_booked": "12345.60",
+            "errors_total": 0,
+            "errors": [],
+        },
+    )
+    logged_in(client, company, Role.COLLECTOR, language="en")
+    html = get(client, reverse("web:import_detail", args=[run.pk]))
+    cards = html[html.index('<section class="cards"') :]
+    cards = cards[: cards.index("</section>")]
+
+    def card(title: str) -> str:
+        start = cards.index(f">{title}</h2>")
+        return cards[start : cards.index("</article>", start)]
+
+    assert '<p class="card__value">9</p>' in card("New payments")
+    assert "4 debits and 1 pending entries skipped" in card("New payments")
+    assert '<p class="card__value">2</p>' in card("Already imported")
+    assert '<p class="card__value">5</p>' in card("Matched and booked")
+    assert '<p class="card__value">3</p>' in card("Proposed")
+    assert '<p class="card__value">1</p>' in card("To be matched")
+    assert '<p class="card__value">6</p>' in card("Items closed")
+    assert "2 reduced" in card("Items closed")
+    assert "€12,345.60" in card("Amount booked")
+    assert f'href="{payments}"' in html

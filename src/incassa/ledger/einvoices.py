@@ -115,9 +115,13 @@ class EInvoiceImportResult:
         return [o for o in self.outcomes if o.status == "rejected"]
 
 
-def read_paths(paths: Iterable[str | Path]) -> list[tuple[str, bytes]]:
-    """The files named on a command line, folders read for their XML, P7M and ZIP files."""
-    files: list[tuple[str, bytes]] = []
+def read_paths(paths: Iterable[str | Path]) -> list[tuple[str, bytes | int]]:
+    """The files named on a command line, folders read for their XML, P7M and ZIP files.
+
+    A file larger than any e-invoice or archive may be is not read: its size stands in for
+    its bytes, and the import refuses it saying so.
+    """
+    files: list[tuple[str, bytes | int]] = []
     for given in paths:
         path = Path(given)
         if path.is_dir():
@@ -132,7 +136,7 @@ def read_paths(paths: Iterable[str | Path]) -> list[tuple[str, bytes]]:
             size = member.stat().st_size
             limit = max(fatturapa.MAX_FILE_BYTES, fatturapa.MAX_ZIP_TOTAL_BYTES)
             if size > limit:
-                files.append((member.name, b""))  # reported as empty below, never read
+                files.append((member.name, size))
                 continue
             files.append((member.name, member.read_bytes()))
     return files
@@ -207,7 +211,7 @@ def _document_problem(invoice: fatturapa.EInvoice) -> str:
 def einvoices_import(
     *,
     company: Company,
-    files: Sequence[tuple[str, bytes]],
+    files: Sequence[tuple[str, bytes | int]],
     skip_invalid: bool = False,
     user: Any = None,
     source: str = "",
@@ -222,7 +226,7 @@ def einvoices_import(
     digest = hashlib.sha256()
     for name, data in files:
         digest.update(name.encode())
-        digest.update(data)
+        digest.update(data if isinstance(data, bytes) else str(data).encode())
     names = ", ".join(name for name, _data in files)
     run = ImportRun(
         company=company,
@@ -238,6 +242,16 @@ def einvoices_import(
     result = EInvoiceImportResult(import_run=run)
     invoices: list[tuple[str, fatturapa.EInvoice]] = []
     for name, data in files:
+        if isinstance(data, int):
+            limit = max(fatturapa.MAX_FILE_BYTES, fatturapa.MAX_ZIP_TOTAL_BYTES)
+            result.outcomes.append(
+                EInvoiceOutcome(
+                    file=name,
+                    status="rejected",
+                    reason=f"the file is {data:,} bytes, over the {limit:,} bytes accepted",
+                )
+            )
+            continue
         if not data:
             result.outcomes.append(
                 EInvoiceOutcome(file=name, status="rejected", reason="the file is empty")
@@ -451,6 +465,11 @@ def _apply(
                 payment_method=installment.method[:4],
                 iban=installment.iban[:34],
                 bic=installment.bic[:11],
+                # An item the ledger had before its e-invoice came from a snapshot: the ERP
+                # lists it already, and a snapshot without it means it was paid.
+                erp_listed_on=today
+                if (customers[_buyer_code(invoice.buyer)].pk, invoice.number[:60], due) in existing
+                else None,
             )
             for invoice, position, installment, due, due_source in installments
         ],
@@ -505,9 +524,17 @@ def _customers_for(
     company: Company, invoices: list[fatturapa.EInvoice], run: ImportRun
 ) -> dict[str, Customer]:
     """Buyer code -> customer, created or brought up to date from the invoices' buyers."""
-    buyers: dict[str, fatturapa.EInvoice] = {}
-    for invoice in sorted(invoices, key=lambda i: i.date):
-        buyers[_buyer_code(invoice.buyer)] = invoice  # the latest invoice speaks last
+    # What the invoices say of each buyer, oldest first: a later invoice's value replaces an
+    # earlier one, but a value it leaves out does not blank it (as when imported one by one).
+    buyers: dict[str, dict[str, str]] = {}
+    parties: dict[str, fatturapa.Party] = {}
+    for invoice in sorted(invoices, key=lambda i: (i.date, i.number)):
+        code = _buyer_code(invoice.buyer)
+        merged = buyers.setdefault(code, {})
+        for name, value in _buyer_values(invoice).items():
+            if value:
+                merged[name] = value
+        parties[code] = invoice.buyer
     if not buyers:
         return {}
     by_key: dict[str, Customer] = {}
@@ -525,28 +552,14 @@ def _customers_for(
     to_update: list[Customer] = []
     fields = ["name", "address", "postal_code", "city", "province", "country", "pec",
               "recipient_code", "vat_number", "fiscal_code"]  # fmt: skip
-    for code, invoice in buyers.items():
-        buyer = invoice.buyer
+    for code, values in buyers.items():
+        buyer = parties[code]
         customer = next(
             (by_key[k] for k in _buyer_keys(buyer) if k in by_key), None
         ) or by_code.get(code)
-        values = {
-            "name": _buyer_name(buyer),
-            "address": buyer.address[:200],
-            "postal_code": buyer.postal_code[:10],
-            "city": buyer.city[:100],
-            "province": buyer.province[:2].upper(),
-            "country": (buyer.country or "IT")[:2].upper(),
-            "pec": invoice.recipient_pec[:254],
-            "recipient_code": (
-                ""
-                if invoice.recipient_code in ("", NO_RECIPIENT_CODE)
-                else invoice.recipient_code[:7]
-            ),
-            "vat_number": (buyer.vat_id if buyer.vat_country != "IT" else buyer.vat_number)[:20],
-            "fiscal_code": buyer.fiscal_code[:16],
-        }
         if customer is None:
+            values = {name: values.get(name, "") for name in fields}
+            values["country"] = values["country"] or "IT"
             customer = Customer(
                 company=company,
                 code=code,
@@ -582,6 +595,25 @@ def _customers_for(
     run.customers_created = len(to_create)
     run.updated = len({c.pk for c in to_update})
     return found
+
+
+def _buyer_values(invoice: fatturapa.EInvoice) -> dict[str, str]:
+    """The customer's fields as one invoice gives them ("" where it says nothing)."""
+    buyer = invoice.buyer
+    return {
+        "name": _buyer_name(buyer),
+        "address": buyer.address[:200],
+        "postal_code": buyer.postal_code[:10],
+        "city": buyer.city[:100],
+        "province": buyer.province[:2].upper(),
+        "country": buyer.country[:2].upper(),
+        "pec": invoice.recipient_pec[:254],
+        "recipient_code": (
+            "" if invoice.recipient_code in ("", NO_RECIPIENT_CODE) else invoice.recipient_code[:7]
+        ),
+        "vat_number": (buyer.vat_id if buyer.vat_country != "IT" else buyer.vat_number)[:20],
+        "fiscal_code": buyer.fiscal_code[:16],
+    }
 
 
 def _schedule(

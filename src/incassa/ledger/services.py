@@ -1092,6 +1092,8 @@ def _settle_bank_paid(
     day = as_of.isoformat()
     lagging = view.filter(pl.col("lags"))
     if lagging.height:
+        if run.pk is None:
+            run.save()  # the flag names the snapshot that raised it
         bulk.update_rows(
             _table(BankPaidItem),
             ["status", "erp_open_amount", "flagged_by_import_id"],

@@ -23,6 +23,8 @@ _END_OF_MONTH = re.compile(
     r"|\bEND\s+OF\s+(?:THE\s+)?MONTH\b|\bEOM\b)"
 )
 _DAYS = re.compile(r"(?<![\d/])(\d{1,3})(?=\s*(?:/|$|\s|[A-Z]))")
+_INSTALLMENTS = re.compile(r"\s*(?:RAT[AE]|INSTAL|PARTS?\b)")
+_PERIOD_MARK = re.compile(r"\s*(?:/|\d|GG\b|G\b|GIORNI|DAYS?\b|D\s*F|F\s*M|FINE|DATA)")
 _IMMEDIATE = re.compile(r"\b(?:VISTA|IMMEDIAT[OA]|CONTANTI|ANTICIPAT[OA]|ON\s+RECEIPT)\b")
 
 
@@ -53,9 +55,13 @@ def parse_payment_terms(text: str) -> PaymentTerms | None:
     if not plain:
         return None
     end_of_month = bool(_END_OF_MONTH.search(plain))
-    match = _DAYS.search(plain)
-    if match is None:
+    # "RIBA 3 RATE 30/60/90": the 3 counts installments, not days. A number followed by a
+    # period's mark (a slash, GG, DF, FM...) is surely days; else the first plain number.
+    numbers = [m for m in _DAYS.finditer(plain) if not _INSTALLMENTS.match(plain, m.end())]
+    days = next((m for m in numbers if _PERIOD_MARK.match(plain, m.end())), None)
+    days = days or (numbers[0] if numbers else None)
+    if days is None:
         if _IMMEDIATE.search(plain):
             return PaymentTerms(0, end_of_month)
         return None
-    return PaymentTerms(int(match.group(1)), end_of_month)
+    return PaymentTerms(int(days.group(1)), end_of_month)

@@ -57,6 +57,7 @@ from incassa.payments.selectors import known_payers, open_items_for_matching
 from incassa.payments.signals import payments_booked
 
 ZERO = Decimal("0.00")
+KEY_LENGTH = BankEntry._meta.get_field("key").max_length
 MATCH_FIELDS = [
     "confidence", "reasons", "suggestions", "customer", "status", "is_automatic", "matched_at",
 ]  # fmt: skip
@@ -222,6 +223,14 @@ def _reject(run: ImportRun, message: str, errors: Sequence[Any]) -> None:
     raise ImportRejected(message, run, errors)
 
 
+def stored_key(key: str) -> str:
+    """The entry key as stored (200 characters at most): a longer one keeps its start and
+    ends with a hash of the whole, so two long keys sharing their start stay apart."""
+    if len(key) <= KEY_LENGTH:
+        return key
+    return f"{key[: KEY_LENGTH - 41]}#{hashlib.sha256(key.encode()).hexdigest()[:40]}"
+
+
 def _store_entries(
     company: Company,
     run: ImportRun,
@@ -238,7 +247,7 @@ def _store_entries(
                 result.pending += 1  # not booked yet: the next statement books it
             else:
                 credits.append((statement, entry))
-    keys = [entry.entry_key for _s, entry in credits]
+    keys = [stored_key(entry.entry_key) for _s, entry in credits]
     known = set()
     for start in range(0, len(keys), 1000):
         known.update(
@@ -270,7 +279,7 @@ def _store_entries(
         BankEntry(
             company=company,
             statement=stored[id(statement)],
-            key=entry.entry_key[:200],
+            key=stored_key(entry.entry_key),
             booking_date=entry.booking_date or entry.value_date or run.as_of,
             value_date=entry.value_date,
             amount=entry.amount,
@@ -283,7 +292,7 @@ def _store_entries(
             bank_reference=entry.bank_reference[:100],
         )
         for statement, entry in credits
-        if entry.entry_key not in known
+        if stored_key(entry.entry_key) not in known
     ]
     # Two entries of one file with one key cannot happen (the reader numbers repeats).
     BankEntry.objects.bulk_create(new, batch_size=1000)
@@ -316,11 +325,11 @@ def _credit(entry: BankEntry) -> matching.Credit:
     )
 
 
-def _suggestions(match: matching.Match) -> list[dict[str, Any]]:
-    """The readings a person may pick: the matcher's own (when not sure enough to book it)
-    first, then its alternatives. Item ids and amounts as text, for JSON."""
+def _suggestions(match: matching.Match, booked: bool) -> list[dict[str, Any]]:
+    """The readings a person may pick: the matcher's own (when it is not booked) first, then
+    its alternatives. Item ids and amounts as text, for JSON."""
     readings = []
-    if match.allocations and match.confidence < matching.Confidence.HIGH:
+    if match.allocations and not booked:
         readings.append(
             {
                 "customer_id": match.customer_id,
@@ -349,6 +358,12 @@ def _match_and_book(
     """Match ``entries`` against the open items; book the sure ones, propose the rest.
     Returns (booked, proposed, unmatched)."""
     payers = known_payers(company)
+    # A person undid these matches: the matcher's reading is proposed again, never booked.
+    undone = set(
+        PaymentAllocation.objects.filter(
+            entry__in=[e.pk for e in entries], reversed_at__isnull=False
+        ).values_list("entry_id", flat=True)
+    )
     by_currency: dict[str, list[BankEntry]] = defaultdict(list)
     for entry in entries:
         by_currency[entry.currency].append(entry)
@@ -361,9 +376,10 @@ def _match_and_book(
         for entry, match in zip(group, matches, strict=True):
             entry.confidence = int(match.confidence)
             entry.reasons = [{"code": r.code, "text": r.text} for r in match.reasons]
-            entry.suggestions = _suggestions(match)
+            sure = match.confidence == matching.Confidence.HIGH and entry.pk not in undone
+            entry.suggestions = _suggestions(match, booked=sure and bool(match.allocations))
             entry.customer_id = match.customer_id
-            if match.confidence == matching.Confidence.HIGH and match.allocations:
+            if sure and match.allocations:
                 to_book.append((entry, [(a.item_id, a.amount) for a in match.allocations]))
                 entry.status = EntryStatus.MATCHED
                 entry.is_automatic = True
@@ -380,7 +396,9 @@ def _match_and_book(
         MATCH_FIELDS,
         batch_size=1000,
     )
-    closed, reduced, amount = _book(company, to_book, user=user, automatic=True, run=run)
+    closed, reduced, amount = _book(
+        company, to_book, user=user, automatic=True, run=run, today=run.as_of if run else None
+    )
     if result is not None:
         result.matched, result.proposed, result.unmatched = booked, proposed, unmatched
         result.items_closed, result.items_reduced, result.amount_booked = closed, reduced, amount
@@ -417,6 +435,7 @@ def _book(
     user: Any,
     automatic: bool,
     run: ImportRun | None,
+    today: dt.date | None = None,
 ) -> tuple[int, int, Decimal]:
     """Set ``plan``'s amounts against its items, set-based. Returns (items closed, items
     reduced, amount booked). Raises ``PaymentError`` when an item is no longer open or
@@ -430,7 +449,7 @@ def _book(
             company=company, pk__in=ids[start : start + 1000]
         ):
             items[item.pk] = item
-    today = timezone.localdate()
+    today = today or timezone.localdate()
     allocations: list[PaymentAllocation] = []
     events: list[ReceivableEvent] = []
     paid: dict[int, tuple[Decimal, dt.date]] = {}
@@ -445,6 +464,15 @@ def _book(
                 raise PaymentError(
                     _("Item %(item)s is no longer open: it was paid or closed meanwhile.")
                     % {"item": item.document_number if item else item_id}
+                )
+            if item.currency != entry.currency:
+                raise PaymentError(
+                    _("Item %(item)s is in %(item_currency)s, the payment in %(currency)s.")
+                    % {
+                        "item": item.document_number,
+                        "item_currency": item.currency,
+                        "currency": entry.currency,
+                    }
                 )
             before = item.open_amount
             if amount == 0 or (amount > 0) != (before > 0) or abs(amount) > abs(before):
@@ -599,6 +627,7 @@ def entry_allocate(
         if note:
             entry.note = note[:2000]
         entry.save()
+        ledger_changed.send(sender=BankEntry, company=entry.company, as_of=timezone.localdate())
     return entry
 
 
@@ -610,7 +639,10 @@ def entry_assign(*, entry: BankEntry, customer: Customer, user: Any = None) -> B
         raise PaymentError(_("This customer is not of the payment's company."))
     items = list(
         Receivable.objects.filter(
-            company_id=entry.company_id, customer=customer, status=ReceivableStatus.OPEN
+            company_id=entry.company_id,
+            customer=customer,
+            status=ReceivableStatus.OPEN,
+            currency=entry.currency,
         )
         .exclude(open_amount=0)
         .order_by("due_date", "document_number", "id")
@@ -726,6 +758,8 @@ def entry_undo(*, entry: BankEntry, user: Any = None) -> BankEntry:
         entry.matched_at = None
         entry.matched_by = None
         entry.save()
+        if active:
+            ledger_changed.send(sender=BankEntry, company=entry.company, as_of=today)
     return entry
 
 

@@ -23,7 +23,7 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -48,10 +48,14 @@ from incassa.dunning.selectors import (
     customer_pending_actions,
     item_states,
 )
+from incassa.ledger import fatturapa
 from incassa.ledger.models import (
+    BankPaidItem,
+    BankPaidStatus,
     Company,
     Customer,
     CustomerCategory,
+    EInvoiceInstallment,
     Receivable,
     ReceivableStatus,
     Role,
@@ -67,6 +71,7 @@ from incassa.ledger.selectors import (
     customers_for_user,
     role_for_user,
 )
+from incassa.payments.models import PaymentAllocation
 from incassa.web import htmx
 from incassa.web.views import current_company
 from incassa.workspace.history import GROUP_LABELS as HISTORY_GROUP_LABELS
@@ -701,11 +706,71 @@ def item_detail(request: HttpRequest, access: Access, pk: int) -> HttpResponse:
         "customer": receivable.customer,
         "state": state,
         "hold_form": HoldForm(),
+        **_item_bank_context(receivable),
+        # The payments' pages are the company's bank: not a sales agent's to open.
+        "may_open_payments": not access.is_sales_agent,
     }
     group = _history_group(request)
     history = item_history(receivable, groups=None if group is None else {group})
     context.update(_history_context(history, group))
     return render(request, "web/item.html", context)
+
+
+def _item_bank_context(receivable: Receivable) -> dict[str, Any]:
+    """The e-invoice the item came with (how the customer was told to pay, and whether the
+    ERP lists it yet), the bank payments set against it, and whether the ERP disagrees."""
+    due_date_sources = {
+        "file": _("the invoice's own due date"),
+        "terms": _("the invoice's payment days"),
+        "customer": _("the customer's payment terms"),
+        "invoice": _("the invoice date (the invoice gives no terms)"),
+    }
+    installments = list(
+        EInvoiceInstallment.objects.filter(receivable=receivable)
+        .select_related("einvoice")
+        .order_by("einvoice__date", "einvoice_id", "position")
+    )
+    counts = (
+        dict(
+            EInvoiceInstallment.objects.filter(
+                einvoice_id__in={i.einvoice_id for i in installments}
+            )
+            .values("einvoice_id")
+            .annotate(total=Count("id"))
+            .values_list("einvoice_id", "total")
+        )
+        if installments
+        else {}
+    )
+    einvoices = [
+        {
+            "installment": installment,
+            "einvoice": installment.einvoice,
+            "of": counts.get(installment.einvoice_id, 1),
+            "type_label": fatturapa.DOCUMENT_TYPES.get(
+                installment.einvoice.document_type, installment.einvoice.document_type
+            ),
+            "method_label": fatturapa.PAYMENT_METHODS.get(
+                installment.payment_method, installment.payment_method
+            ),
+            "due_date_source": due_date_sources.get(
+                installment.due_date_source, installment.due_date_source
+            ),
+        }
+        for installment in installments
+    ]
+    allocations = list(
+        PaymentAllocation.objects.filter(receivable=receivable)
+        .select_related("entry", "created_by", "reversed_by")
+        .order_by("entry__booking_date", "id")
+    )
+    return {
+        "einvoices": einvoices,
+        "allocations": allocations,
+        "bank_differs": BankPaidItem.objects.filter(
+            receivable=receivable, status=BankPaidStatus.DIFFERS
+        ).first(),
+    }
 
 
 def _item_post(request: HttpRequest, receivable: Receivable) -> HttpResponse:

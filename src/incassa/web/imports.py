@@ -1,4 +1,5 @@
-"""Importing a receivables snapshot from the browser: upload, check, map, confirm.
+"""Importing from the browser: a receivables snapshot (upload, check, map, confirm) and the
+company's e-invoices (FatturaPA: upload and import at once).
 
 The file is checked with the import's own rules before anything changes: the page shows
 how it was read (format, encoding, delimiter, header row, which column is which field)
@@ -12,6 +13,10 @@ Uploads are untrusted: their size is bounded before they are read, they are stor
 a random name in the company's upload folder, and they are removed after the import. Only
 administrators and credit managers import (a snapshot changes the whole company's ledger);
 the other roles of the company may read the history.
+
+E-invoices are the legal documents themselves, so there is nothing to map: the files are
+imported in the request, all or nothing (or without the refused files, when asked), and the
+import's page lists every document with what became of it.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 import shutil
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
@@ -32,11 +38,13 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
 from django.utils.text import get_valid_filename
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
-from incassa.ledger import parsing
-from incassa.ledger.models import ImportKind, ImportRun, Role
+from incassa.ledger import fatturapa, parsing
+from incassa.ledger.einvoices import einvoices_import
+from incassa.ledger.models import ImportKind, ImportRun, ImportStatus, Role
 from incassa.ledger.services import (
+    ImportFailed,
     ImportRefused,
     ImportRejected,
     receivables_check,
@@ -49,6 +57,17 @@ SESSION_UPLOADS = "incassa_uploads"
 HISTORY_PAGE_SIZE = 25
 ERRORS_SHOWN = 200
 PEEK_ROWS = 8
+# One upload of e-invoices: a month of a busy company's XML files, or a few archives of them.
+MAX_EINVOICE_FILES = 500
+EINVOICE_TOTAL_FACTOR = 4
+
+# What became of each document of an e-invoice import, and the tag colour it is shown in.
+EINVOICE_STATUSES = {
+    "imported": (gettext_lazy("imported"), "applied"),
+    "linked": (gettext_lazy("linked to an item already in the ledger"), "created"),
+    "already imported": (gettext_lazy("already imported"), "skipped"),
+    "rejected": (gettext_lazy("refused"), "rejected"),
+}
 
 # What each field of the import means, for the mapping form.
 FIELD_LABELS = {
@@ -105,6 +124,78 @@ class UploadForm(forms.Form):
         return as_of
 
 
+class MultipleFileInput(forms.FileInput):
+    """A file input that lets the user choose several files at once."""
+
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    """A file field whose cleaned value is the list of the files given (at least one when
+    required), each checked as a single ``FileField`` would be."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("widget", MultipleFileInput())
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data: Any, initial: Any = None) -> list[Any]:
+        given = list(data) if isinstance(data, list | tuple) else [data] if data else []
+        if not given:
+            if self.required:
+                raise forms.ValidationError(self.error_messages["required"], code="required")
+            return []
+        single = super().clean
+        return [single(upload, initial) for upload in given]
+
+
+class EInvoiceUploadForm(forms.Form):
+    files = MultipleFileField(
+        label=gettext_lazy("E-invoices (XML, signed P7M, or ZIP archives of them)"),
+        widget=MultipleFileInput(attrs={"accept": ".xml,.p7m,.zip"}),
+    )
+    skip_invalid = forms.BooleanField(
+        label=gettext_lazy("Skip the refused files and import the others"), required=False
+    )
+
+    def clean_files(self) -> list[Any]:
+        uploads = self.cleaned_data["files"]
+        limit = _einvoice_file_limit()
+        if len(uploads) > MAX_EINVOICE_FILES:
+            raise forms.ValidationError(
+                _("Too many files: %(count)s, at most %(limit)s at once (put them in a ZIP).")
+                % {"count": len(uploads), "limit": MAX_EINVOICE_FILES}
+            )
+        problems = [
+            _("%(name)s is too large: %(size)s MB, the limit is %(limit)s MB.")
+            % {
+                "name": upload.name,
+                "size": upload.size // (1024 * 1024),
+                "limit": limit // (1024 * 1024),
+            }
+            for upload in uploads
+            if upload.size > limit
+        ]
+        if problems:
+            raise forms.ValidationError(problems)
+        total = sum(upload.size for upload in uploads)
+        total_limit = settings.INCASSA_MAX_UPLOAD_BYTES * EINVOICE_TOTAL_FACTOR
+        if total > total_limit:
+            raise forms.ValidationError(
+                _("The files are too large together: %(size)s MB, the limit is %(limit)s MB.")
+                % {"size": total // (1024 * 1024), "limit": total_limit // (1024 * 1024)}
+            )
+        return uploads
+
+
+def _einvoice_file_limit() -> int:
+    """The largest e-invoice file accepted: the upload limit, but nothing larger than the
+    largest archive the reader opens is worth holding in memory."""
+    return min(
+        settings.INCASSA_MAX_UPLOAD_BYTES,
+        max(fatturapa.MAX_FILE_BYTES, fatturapa.MAX_ZIP_TOTAL_BYTES),
+    )
+
+
 def _may_import(access: Access) -> bool:
     return access.role in IMPORTING_ROLES
 
@@ -149,12 +240,21 @@ def import_list(request: HttpRequest, access: Access) -> HttpResponse:
     if access.is_sales_agent:
         raise PermissionDenied(_("Sales agents do not see the company's imports."))
     form = UploadForm(initial={"as_of": _today()})
+    einvoice_form = EInvoiceUploadForm()
     if request.method == "POST":
         if not _may_import(access):
             raise PermissionDenied(_("Only administrators and credit managers import."))
-        form = UploadForm(request.POST, request.FILES)
-        if form.is_valid():
-            return _store_upload(request, access, form)
+        operation = request.POST.get("op", "")
+        if operation == "einvoices":
+            einvoice_form = EInvoiceUploadForm(request.POST, request.FILES)
+            if einvoice_form.is_valid():
+                return _import_einvoices(request, access, einvoice_form)
+        elif operation in ("", "snapshot"):  # the snapshot form posts no operation
+            form = UploadForm(request.POST, request.FILES)
+            if form.is_valid():
+                return _store_upload(request, access, form)
+        else:
+            return HttpResponseBadRequest(_("Unknown operation."))
     runs = ImportRun.objects.filter(company=access.company).select_related("imported_by")
     page = Paginator(runs.order_by("-started_at", "-id"), HISTORY_PAGE_SIZE).get_page(
         request.GET.get("page")
@@ -162,11 +262,18 @@ def import_list(request: HttpRequest, access: Access) -> HttpResponse:
     context = {
         **_base_context(request, access),
         "form": form,
+        "einvoice_form": einvoice_form,
         "may_import": _may_import(access),
         "page": page,
         "max_upload_mb": settings.INCASSA_MAX_UPLOAD_BYTES // (1024 * 1024),
+        "max_einvoice_files": MAX_EINVOICE_FILES,
+        "max_einvoice_mb": _einvoice_file_limit() // (1024 * 1024),
+        "max_einvoice_total_mb": settings.INCASSA_MAX_UPLOAD_BYTES
+        * EINVOICE_TOTAL_FACTOR
+        // (1024 * 1024),
     }
-    return render(request, "web/imports.html", context, status=400 if form.errors else 200)
+    failed = form.errors or einvoice_form.errors
+    return render(request, "web/imports.html", context, status=400 if failed else 200)
 
 
 def _store_upload(request: HttpRequest, access: Access, form: UploadForm) -> HttpResponse:
@@ -192,6 +299,65 @@ def _store_upload(request: HttpRequest, access: Access, form: UploadForm) -> Htt
         },
     )
     return redirect("web:import_check", token=token)
+
+
+def _import_einvoices(
+    request: HttpRequest, access: Access, form: EInvoiceUploadForm
+) -> HttpResponse:
+    """Import the uploaded e-invoices now and show the import's page, which lists what
+    became of each document (and why a file was refused)."""
+    files = [
+        (Path(upload.name).name[:200] or "einvoice.xml", upload.read())
+        for upload in form.cleaned_data["files"]
+    ]
+    try:
+        result = einvoices_import(
+            company=access.company,
+            files=files,
+            skip_invalid=form.cleaned_data["skip_invalid"],
+            user=request.user,
+            source="web",
+        )
+    except ImportFailed as exc:
+        refused = exc.import_run.rows_rejected if exc.import_run else 0
+        messages.error(
+            request,
+            ngettext(
+                "%(count)s file or document was refused: nothing was imported. "
+                "The import's page says why.",
+                "%(count)s files or documents were refused: nothing was imported. "
+                "The import's page says why.",
+                refused,
+            )
+            % {"count": refused},
+        )
+        if exc.import_run is None or exc.import_run.pk is None:
+            return redirect("web:imports")
+        return redirect("web:import_detail", pk=exc.import_run.pk)
+    run = result.import_run
+    counts = {status: 0 for status in EINVOICE_STATUSES}
+    for outcome in result.outcomes:
+        counts[outcome.status] = counts.get(outcome.status, 0) + 1
+    messages.success(
+        request,
+        _("%(imported)s e-invoices imported, %(items)s items created, %(skipped)s already imported")
+        % {
+            "imported": counts["imported"] + counts["linked"],
+            "items": run.created,
+            "skipped": counts["already imported"],
+        },
+    )
+    if counts["rejected"]:
+        messages.warning(
+            request,
+            ngettext(
+                "%(count)s refused file or document was skipped: the import's page says why.",
+                "%(count)s refused files or documents were skipped: the import's page says why.",
+                counts["rejected"],
+            )
+            % {"count": counts["rejected"]},
+        )
+    return redirect("web:import_detail", pk=run.pk)
 
 
 # --------------------------------------------------------------------------------------
@@ -358,19 +524,66 @@ def import_detail(request: HttpRequest, access: Access, pk: int) -> HttpResponse
         ImportRun.objects.filter(company=access.company).select_related("imported_by"), pk=pk
     )
     report = run.report or {}
+    is_einvoices = run.kind == ImportKind.EINVOICES
     context = {
         **_base_context(request, access),
         "run": run,
         "report": report,
-        "errors": report.get("errors", []),
+        # An e-invoice import lists its refused files among its documents, with the reason.
+        "errors": [] if is_einvoices else report.get("errors", []),
         "errors_total": report.get("errors_total", 0),
         "recognised": [
             (header, FIELD_LABELS.get(field, field))
             for header, field in (report.get("columns") or {}).items()
         ],
         "is_receivables": run.kind == ImportKind.RECEIVABLES,
+        "is_einvoices": is_einvoices,
+        "is_statement": run.kind == ImportKind.STATEMENT,
+        "statement_applied": run.kind == ImportKind.STATEMENT
+        and run.status == ImportStatus.APPLIED
+        and "new_credits" in report,
+        "amount_booked": _decimal_or_none(report.get("amount_booked")),
     }
+    if is_einvoices:
+        context["documents"] = _einvoice_documents(access, report.get("documents") or [])
+        context["documents_total"] = report.get("documents_total", len(context["documents"]))
     return render(request, "web/import_detail.html", context)
+
+
+def _decimal_or_none(value: Any) -> Decimal | None:
+    try:
+        return Decimal(str(value)) if value not in (None, "") else None
+    except InvalidOperation:
+        return None
+
+
+def _einvoice_documents(access: Access, documents: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The report's documents ready to show: dates and totals as values, labels for the
+    codes, and the customer when the company has one under the code the report gives."""
+    codes = {d.get("customer_code") for d in documents if d.get("customer_code")}
+    known = set(access.customers.filter(code__in=codes).values_list("code", flat=True))
+    rows = []
+    for document in documents:
+        status = document.get("status", "")
+        label, tag = EINVOICE_STATUSES.get(status, (status, "event"))
+        code = document.get("document_type", "")
+        day = document.get("date") or ""
+        try:
+            date = dt.date.fromisoformat(day) if day else None
+        except ValueError:
+            date = None
+        rows.append(
+            {
+                **document,
+                "date": date,
+                "total": _decimal_or_none(document.get("total")),
+                "type_label": fatturapa.DOCUMENT_TYPES.get(code, code),
+                "status_label": label,
+                "status_tag": tag,
+                "customer_known": document.get("customer_code") in known,
+            }
+        )
+    return rows
 
 
 urlpatterns = [
