@@ -40,6 +40,7 @@ from incassa.ledger.models import (
     Customer,
     CustomerCategory,
     DocumentType,
+    EInvoice,
     ImportRun,
     IssuedInvoice,
     Membership,
@@ -613,6 +614,7 @@ def demo_company_reset(*, code: str) -> Company:
         company.logo.save("ferramenta-rossi.svg", ContentFile(DEMO_LOGO.encode()), save=True)
     # Later apps' rows that point at items (dunning steps, holds) go with them (CASCADE).
     ReceivableEvent.objects.filter(receivable__company=company).delete()
+    EInvoice.objects.filter(company=company).delete()  # its customers are protected
     Receivable.objects.filter(company=company).delete()
     IssuedInvoice.objects.filter(company=company).delete()
     ImportRun.objects.filter(company=company).delete()

@@ -17,7 +17,10 @@ from django.utils import timezone
 from incassa.core.formatting import format_money, format_number
 from incassa.dunning.demo import WRITTEN_DAYS, demo_days_play
 from incassa.ledger.demo import DEFAULT_COMPANY_CODE, DEFAULT_SEED, demo_portfolio_build
+from incassa.ledger.demo_einvoices import demo_einvoices_import, demo_einvoices_reset
+from incassa.ledger.models import Company, Receivable
 from incassa.ledger.selectors import ledger_summary
+from incassa.payments.demo import demo_payments_reset, demo_statement_import
 from incassa.workspace.demo import demo_team_build, demo_work_play
 
 
@@ -88,6 +91,13 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         as_of = options["as_of"] or timezone.localdate()
         started = time.perf_counter()
+        existing = Company.objects.filter(code=options["company"]).first()
+        if existing is not None and not (
+            options["if_empty"] and Receivable.objects.filter(company=existing).exists()
+        ):
+            # Bank payments and e-invoices hold on to the items and customers a rebuild deletes.
+            demo_payments_reset(company=existing)
+            demo_einvoices_reset(company=existing)
         result = demo_portfolio_build(
             as_of=as_of,
             company_code=options["company"],
@@ -97,12 +107,30 @@ class Command(BaseCommand):
         )
         _dunning_permissions(result.username)
         company = result.company
+        if result.built:
+            # What the exchange system and the bank delivered since the ERP's last export.
+            einvoices = demo_einvoices_import(company=company, as_of=as_of, seed=options["seed"])
+            statement = demo_statement_import(company=company, as_of=as_of, seed=options["seed"])
         summary = ledger_summary(company=company)
         if result.built:
             self.stdout.write(
                 f"Built the demo portfolio of {company.name} ({company.code}) as of "
                 f"{as_of:%d/%m/%Y} in {time.perf_counter() - started:.1f} s: "
-                f"{len(result.imports)} imports."
+                f"{len(result.imports) + 2} imports."
+            )
+            run = einvoices.import_run
+            notes = sum(1 for o in einvoices.outcomes if o.document_type == "TD04")
+            self.stdout.write(
+                f"E-invoices: {len(einvoices.outcomes)} documents ({notes} credit notes) from "
+                f"{run.file_name}: {run.created} new items, {run.customers_created} new "
+                "customers."
+            )
+            self.stdout.write(
+                f"Bank statement {statement.import_run.file_name}: "
+                f"{statement.new_credits} credits ({statement.matched} matched, "
+                f"{statement.proposed} proposed, {statement.unmatched} to be matched), "
+                f"{statement.debits} debits skipped, "
+                f"{format_money(statement.amount_booked, language='en')} booked."
             )
         else:
             self.stdout.write(f"{company.name} ({company.code}) already has data: kept it.")
