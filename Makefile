@@ -11,7 +11,7 @@ PORT ?= 8000
 $(STAMP): pyproject.toml scripts/bootstrap-venv scripts/system-deps
 	sh scripts/bootstrap-venv "$(PYTHON)" "$(VENV)"
 	sh scripts/system-deps
-	$(BIN)/pip install --quiet --disable-pip-version-check -e ".[test,postgres]"
+	$(BIN)/pip install --quiet --disable-pip-version-check -e ".[test,postgres,redis]"
 	touch $(STAMP)
 
 install: $(STAMP)

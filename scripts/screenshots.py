@@ -124,6 +124,7 @@ def main() -> None:
                 ("/templates/", "templates"),
                 ("/suspensions/", "suspensions"),
                 ("/imports/", "imports"),
+                ("/payments/", "payments"),
                 ("/settings/", "settings"),
                 ("/audit/", "audit"),
                 ("/api/docs", "api-docs"),
@@ -136,6 +137,7 @@ def main() -> None:
                 ("/strategies/", "main a[href^='/strategies/']", "strategy"),
                 ("/templates/", "main a[href^='/templates/']", "template"),
                 ("/agreements/?kind=disputes", "main a[href^='/disputes/']", "dispute"),
+                ("/payments/", "main table a[href^='/payments/']", "payment"),
             ]:
                 page.goto(f"{base}{listing}")
                 page.click(link)

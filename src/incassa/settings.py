@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import os
 import secrets
+import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 
@@ -63,6 +65,8 @@ INSTALLED_APPS = [
     "incassa.audit",
     "ninja",
     "incassa.api",
+    "huey.contrib.djhuey",
+    "django_tasks",
 ]
 
 MIDDLEWARE = [
@@ -230,3 +234,54 @@ INCASSA_MAX_DELIVERY_ATTEMPTS = int(os.environ.get("INCASSA_MAX_DELIVERY_ATTEMPT
 MEDIA_ROOT = Path(os.environ.get("INCASSA_MEDIA_ROOT", VAR_DIR / "media"))
 MEDIA_URL = "/media/"
 INCASSA_MAIL_DOMAIN = os.environ.get("INCASSA_MAIL_DOMAIN", "incassa.localhost")
+
+
+# --------------------------------------------------------------------------------------
+# Background work: one seam (``django_tasks``), Huey behind it
+# --------------------------------------------------------------------------------------
+# INCASSA_QUEUE_URL chooses where the queue lives:
+#   sqlite:///path/queue.sqlite3   the embedded default, next to the database (var/)
+#   redis://host:6379/0            RedisHuey, for several workers on several machines
+#   postgres://user:pw@host/db     PostgresHuey, the queue in the application's PostgreSQL
+#   immediate                      no queue: a task runs in the process that enqueues it
+# The test suite runs immediate unless told otherwise.
+
+
+def _huey_settings(url: str) -> dict:
+    consumer = {
+        "workers": int(os.environ.get("INCASSA_WORKER_THREADS", "1")),
+        "worker_type": "thread",
+        "periodic": os.environ.get("INCASSA_SCHEDULER", "1") != "0",
+        "check_worker_health": True,
+        "health_check_interval": 5,
+    }
+    common = {"name": "incassa", "results": True, "utc": True, "consumer": consumer}
+    if url == "immediate":
+        return {**common, "huey_class": "huey.MemoryHuey", "immediate": True}
+    parts = urlsplit(url)
+    if parts.scheme == "sqlite":
+        path = Path(url.removeprefix("sqlite:///"))  # sqlite:////abs/path or sqlite:///rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return {**common, "huey_class": "huey.SqliteHuey", "filename": str(path),
+                "immediate": False, "timeout": 30}  # fmt: skip
+    if parts.scheme in ("redis", "rediss"):
+        return {**common, "huey_class": "huey.RedisHuey", "url": url, "immediate": False}
+    if parts.scheme in ("postgres", "postgresql"):
+        return {**common, "huey_class": "huey.PostgresHuey", "immediate": False,
+                "dsn": url.split("?", 1)[0]}  # fmt: skip
+    raise ValueError(f"INCASSA_QUEUE_URL: unknown queue {url!r}")
+
+
+_default_queue = (
+    "immediate" if "pytest" in sys.modules else f"sqlite:///{VAR_DIR / 'queue.sqlite3'}"
+)
+QUEUE_URL = os.environ.get("INCASSA_QUEUE_URL", _default_queue)
+HUEY = _huey_settings(QUEUE_URL)
+TASKS = {
+    "default": {
+        "BACKEND": "huey.contrib.djhuey.tasks_backend.HueyBackend",
+        # A task is enqueued once the transaction that asked for it commits: a worker never
+        # looks for rows that are not there yet, and a rolled-back request enqueues nothing.
+        "ENQUEUE_ON_COMMIT": True,
+    }
+}
