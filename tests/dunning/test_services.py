@@ -138,6 +138,40 @@ def test_same_date_twice_creates_nothing(tmp_path, company):
     assert Run.objects.count() == 2
 
 
+ROW_F2 = "001;Rossi S.r.l.;amm@rossi.it;Mario Rossi;F2;01/03/2026;500,00"
+
+
+def test_a_new_item_the_same_day_joins_the_waiting_action(tmp_path, company):
+    # F1 is 3 days late on day 3: the agent notice is written for Rossi. An e-invoice (here
+    # a partial snapshot) brings F2, due the same day, before anything went out.
+    load(tmp_path, company, [ROW], day(3))
+    agent(company)
+    services.dunning_run(company=company, as_of=day(3))
+    load(tmp_path, company, [ROW, ROW_F2], day(3), partial=True)
+    second = services.dunning_run(company=company, as_of=day(3))
+    # One action per customer, step and day: F2 joins it (1.000,00 + 500,00 = 1.500,00).
+    assert second.item_steps == 1
+    action = Action.objects.get()
+    assert (action.item_count, action.total_amount) == (2, Decimal("1500.00"))
+    assert set(action.item_steps.values_list("receivable__document_number", flat=True)) == {
+        "F1",
+        "F2",
+    }
+
+
+def test_a_new_item_after_the_days_action_went_out_waits_for_tomorrow(tmp_path, company):
+    load(tmp_path, company, [ROW], day(3))
+    agent(company)
+    services.dunning_run(company=company, as_of=day(3))
+    Action.objects.update(status=ActionStatus.SENT)
+    load(tmp_path, company, [ROW, ROW_F2], day(3), partial=True)
+    services.dunning_run(company=company, as_of=day(3))
+    # The sent notice listed F1 only; F2 gets its own notice on the next run.
+    assert Action.objects.count() == 1 and steps_of("F2") == []
+    services.dunning_run(company=company, as_of=day(4))
+    assert [code for code, *_ in steps_of("F2")] == ["agent-notice"]
+
+
 def test_a_crash_mid_run_leaves_nothing_and_the_rerun_does_it_all(tmp_path, company, monkeypatch):
     rows = [ROW, "002;Bianchi;b@bianchi.it;;F2;01/03/2026;50,00"]
     load(tmp_path, company, rows, day(8))

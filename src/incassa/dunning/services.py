@@ -452,16 +452,69 @@ def dunning_run(*, company: Company, as_of: dt.date, dry_run: bool = False) -> R
     return result
 
 
+def _same_day_actions(company: Company, as_of: dt.date) -> pl.DataFrame:
+    """The actions already written for ``as_of`` (an earlier run of the same day), with
+    whether they can still take more items (nothing has gone out for them yet)."""
+    rows = Action.objects.filter(company=company, scheduled_on=as_of).values_list(
+        "customer_id", "step_id", "id", "status"
+    )
+    open_statuses = {ActionStatus.CREATED.value, ActionStatus.APPROVED.value}
+    return pl.DataFrame(
+        [(c, st, pk, status in open_statuses) for c, st, pk, status in rows],
+        schema={
+            "customer_id": pl.Int64,
+            "step_id": pl.Int64,
+            "existing_id": pl.Int64,
+            "is_open": pl.Boolean,
+        },
+        orient="row",
+    )
+
+
 def _write_decisions(company: Company, decisions: pl.DataFrame, as_of: dt.date) -> None:
     if decisions.is_empty():
         return
     today = as_of.isoformat()
+    # A second run of the day (new items arrived: e-invoices, a later snapshot) adds the
+    # new items of a customer and step to the day's action while it waits; once it has
+    # gone out, they wait for tomorrow's run (one action per customer, step and day).
+    earlier = _same_day_actions(company, as_of)
+    if earlier.height:
+        decisions = decisions.join(
+            earlier.filter(~pl.col("is_open")).select("customer_id", "step_id"),
+            on=["customer_id", "step_id"],
+            how="anti",
+        )
+        if decisions.is_empty():
+            return
     grouped = (
         decisions.filter(~pl.col("is_skipped"))
         .group_by("customer_id", "step_id", "channel", "needs_approval", "note")
         .agg(pl.len().alias("item_count"), pl.col("open_amount").sum().alias("total_amount"))
         .sort("customer_id", "step_id")
     )
+    joined = pl.DataFrame(schema={"customer_id": pl.Int64, "step_id": pl.Int64,
+                                  "action_id": pl.Int64})  # fmt: skip
+    if earlier.height and grouped.height:
+        merged = grouped.join(
+            earlier.filter(pl.col("is_open")).select("customer_id", "step_id", "existing_id"),
+            on=["customer_id", "step_id"],
+            how="inner",
+        )
+        if merged.height:
+            with connection.cursor() as cursor:
+                for action_id, count, total in merged.select(
+                    "existing_id", "item_count", "total_amount"
+                ).iter_rows():
+                    cursor.execute(
+                        f"UPDATE {_table(Action)} SET item_count = item_count + %s, "
+                        "total_amount = total_amount + %s WHERE id = %s",
+                        [count, total, action_id],
+                    )
+            joined = merged.select(
+                "customer_id", "step_id", pl.col("existing_id").alias("action_id")
+            )
+            grouped = grouped.join(joined, on=["customer_id", "step_id"], how="anti")
     if grouped.height:
         first_id = bulk.reserve_ids(Action, grouped.height)
         grouped = grouped.with_columns(
@@ -503,10 +556,17 @@ def _write_decisions(company: Company, decisions: pl.DataFrame, as_of: dt.date) 
             ),
         )
         decisions = decisions.join(
-            grouped.select("customer_id", "step_id", "action_id"),
+            pl.concat([grouped.select("customer_id", "step_id", "action_id"), joined]),
             on=["customer_id", "step_id"],
             how="left",
         ).with_columns(
+            pl.when(pl.col("is_skipped"))
+            .then(None)
+            .otherwise(pl.col("action_id"))
+            .alias("action_id")
+        )
+    elif joined.height:
+        decisions = decisions.join(joined, on=["customer_id", "step_id"], how="left").with_columns(
             pl.when(pl.col("is_skipped"))
             .then(None)
             .otherwise(pl.col("action_id"))
