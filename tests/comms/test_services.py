@@ -4,16 +4,21 @@ a crash or a failure does, and the print batch of letters."""
 from __future__ import annotations
 
 import datetime as dt
+import os
+import socket
+import threading
 from decimal import Decimal
 from email import policy
 from email.parser import BytesParser
 
 import pytest
+from django.db import DatabaseError
 from django.utils import timezone
 from stdnum import iso11649
 
-from incassa.comms import documents, services
+from incassa.comms import documents, services, transport
 from incassa.comms.models import (
+    DeliveryReceipt,
     Medium,
     Message,
     MessageStatus,
@@ -263,12 +268,14 @@ def test_a_crash_after_the_server_accepted_never_sends_twice(reminder, company, 
         services.outbox_deliver(company=company, today=TODAY, now=NOW)
     assert len(smtp.received) == 1
     message = Message.objects.get()
-    # The database never heard of the acceptance...
-    assert message.status == MessageStatus.SENDING
+    # The message was never marked sent: the failed delivery handed it back to the queue...
+    assert message.status == MessageStatus.QUEUED
+    # ...but the server's acceptance was committed on its own before.
+    assert message.receipt.response.startswith("250")
 
     monkeypatch.setattr(services, "action_status_set", real)
     result = services.outbox_deliver(company=company, today=TODAY, now=NOW)
-    # ...but the journal did: the retry finds it and sends nothing.
+    # The retry finds the receipt and sends nothing.
     assert (result.sent, result.duplicates_avoided) == (1, 1)
     assert len(smtp.received) == 1
     message.refresh_from_db()
@@ -308,6 +315,173 @@ def test_a_rejected_action_never_goes_out(reminder, company, sent_mail):
     services.outbox_deliver(company=company, today=TODAY, now=NOW)
     assert sent_mail() == []
     assert Message.objects.get().status == MessageStatus.CANCELLED
+
+
+# --------------------------------------------------------------------------------------
+# Several workers: claims, leases, receipts (with real processes: test_delivery_workers.py)
+# --------------------------------------------------------------------------------------
+
+OTHER = "other-host:4242:1"
+
+
+@pytest.fixture
+def three_emails(company):
+    """Three queued emails, to three customers, prepared as a delivery would."""
+    for n in range(1, 4):
+        customer = CustomerFactory(company=company, code=f"00{n}", emails=f"amm@c{n}.it")
+        item = ReceivableFactory(company=company, customer=customer, due_date=dt.date(2026, 3, 31))
+        action_for(company, customer, "pre-due", [item])
+    services.messages_prepare(company=company, today=TODAY, paper=False)
+    return list(Message.objects.order_by("id"))
+
+
+def test_the_worker_id_names_host_process_and_thread():
+    assert services.worker_id() == f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
+
+
+def test_claims_take_a_batch_and_never_a_message_already_claimed(company, three_emails, settings):
+    settings.INCASSA_DELIVERY_BATCH = 2
+    first, batch = services._claim_batch(company, now=NOW, worker="a:1:1", exclude=set())
+    # A batch is 2 messages: the first two of the three, by id.
+    assert [pk for pk, _medium in batch] == [m.pk for m in three_emails[:2]]
+    second, batch = services._claim_batch(company, now=NOW, worker="b:2:2", exclude=set())
+    assert [pk for pk, _medium in batch] == [three_emails[2].pk]
+    assert services._claim_batch(company, now=NOW, worker="c:3:3", exclude=set())[1] == []
+    claimed = list(
+        Message.objects.order_by("id").values_list("status", "claimed_by", "claimed_until")
+    )
+    assert claimed == [
+        (MessageStatus.SENDING, "a:1:1", first.until),
+        (MessageStatus.SENDING, "a:1:1", first.until),
+        (MessageStatus.SENDING, "b:2:2", second.until),
+    ]
+    # The default lease: 5 minutes from the claim.
+    assert first.lease == dt.timedelta(minutes=5)
+
+
+def test_another_workers_live_lease_is_respected_an_ended_one_is_not(reminder, company, smtp):
+    services.messages_prepare(company=company, today=TODAY, paper=False)
+    message = Message.objects.get()
+    Message.objects.filter(pk=message.pk).update(
+        status=MessageStatus.SENDING,
+        claimed_by=OTHER,
+        claimed_until=timezone.now() + dt.timedelta(minutes=5),
+    )
+    result = services.outbox_deliver(company=company, today=TODAY, now=NOW)
+    assert result.sent == 0 and smtp.received == []
+    message.refresh_from_db()
+    assert (message.status, message.claimed_by) == (MessageStatus.SENDING, OTHER)
+
+    # The other worker died: once its lease has ended, the message is taken and sent once.
+    Message.objects.filter(pk=message.pk).update(
+        claimed_until=timezone.now() - dt.timedelta(seconds=1)
+    )
+    result = services.outbox_deliver(company=company, today=TODAY, now=NOW)
+    assert result.sent == 1 and len(smtp.received) == 1
+    message.refresh_from_db()
+    assert message.status == MessageStatus.SENT
+    assert (message.claimed_by, message.claimed_until) == (services.worker_id(), None)
+    assert message.receipt.worker == services.worker_id()
+    assert message.receipt.response == message.last_response
+
+
+def test_a_dead_workers_receipt_is_enough_to_record_the_message_as_sent(reminder, company, smtp):
+    services.messages_prepare(company=company, today=TODAY, paper=False)
+    message = Message.objects.get()
+    # A worker on another machine: the server accepted the message, the receipt was
+    # committed, and the worker was killed before it could mark the message sent.
+    Message.objects.filter(pk=message.pk).update(
+        status=MessageStatus.SENDING,
+        attempts=1,
+        claimed_by=OTHER,
+        claimed_until=timezone.now() - dt.timedelta(seconds=1),
+    )
+    DeliveryReceipt.objects.create(message=message, response="250 2.0.0 queued as 77", worker=OTHER)
+
+    result = services.outbox_deliver(company=company, today=TODAY, now=NOW)
+    assert (result.sent, result.duplicates_avoided, result.retried) == (1, 1, 1)
+    assert smtp.received == []
+    message.refresh_from_db()
+    assert message.status == MessageStatus.SENT
+    assert message.last_response == "250 2.0.0 queued as 77"
+    # Claimed by the dead worker, then by this one.
+    assert message.attempts == 2
+    reminder.refresh_from_db()
+    assert reminder.status == ActionStatus.SENT
+
+
+def test_the_local_journal_covers_a_receipt_the_database_refused(
+    reminder, company, smtp, monkeypatch
+):
+    def database_gone(*args, **kwargs):
+        raise DatabaseError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(DeliveryReceipt.objects, "bulk_create", database_gone)
+    with pytest.raises(DatabaseError):
+        services.outbox_deliver(company=company, today=TODAY, now=NOW)
+    assert len(smtp.received) == 1
+    message = Message.objects.get()
+    assert message.status == MessageStatus.QUEUED
+    assert not DeliveryReceipt.objects.exists()
+
+    monkeypatch.undo()
+    result = services.outbox_deliver(company=company, today=TODAY, now=NOW)
+    # The journal file on this machine knew: not sent again, and the receipt is written now.
+    assert (result.sent, result.duplicates_avoided) == (1, 1)
+    assert len(smtp.received) == 1
+    message.refresh_from_db()
+    assert message.status == MessageStatus.SENT
+    assert message.receipt.response.startswith("250")
+
+
+def test_a_worker_whose_lease_ended_changes_nothing(reminder, company, smtp, settings):
+    services.messages_prepare(company=company, today=TODAY, paper=False)
+    settings.INCASSA_DELIVERY_LEASE_SECONDS = 0
+    late, batch = services._claim_batch(company, now=NOW, worker="late:1:1", exclude=set())
+    settings.INCASSA_DELIVERY_LEASE_SECONDS = 300
+    _taker, taken = services._claim_batch(company, now=NOW, worker="taker:2:2", exclude=set())
+    assert taken == batch  # the late worker's lease has ended: the message is taken over
+
+    # The late worker wakes up: it can neither start the message nor hand it back.
+    ((pk, _medium),) = batch
+    account = transport.configured_account()
+    with transport.open_transport(account) as sender:
+        services._deliver_one(
+            pk, sender, claim=late, now=NOW, today=TODAY, result=services.DeliveryResult()
+        )
+    services._release([pk], late)
+    assert smtp.received == []
+    message = Message.objects.get()
+    assert (message.status, message.claimed_by, message.attempts) == (
+        MessageStatus.SENDING,
+        "taker:2:2",
+        0,
+    )
+
+
+def test_a_lease_running_short_hands_back_the_rest_of_the_batch(
+    company, three_emails, sent_mail, settings, monkeypatch
+):
+    # A 1 ms lease: after the first message of a batch, less than half of it is left.
+    settings.INCASSA_DELIVERY_LEASE_SECONDS = 0.001
+    claim_batch = services._claim_batch
+    sizes = []
+
+    def counting(*args, **kwargs):
+        claim, batch = claim_batch(*args, **kwargs)
+        sizes.append(len(batch))
+        return claim, batch
+
+    monkeypatch.setattr(services, "_claim_batch", counting)
+    result = services.outbox_deliver(company=company, today=TODAY, now=NOW)
+    # Each round sends one message and hands the others back: 3 claimed, then 2, then 1,
+    # then none left.
+    assert sizes == [3, 2, 1, 0]
+    assert result.sent == 3
+    assert sorted(email["Message-ID"] for email in sent_mail()) == sorted(
+        m.message_id for m in three_emails
+    )
+    assert set(Message.objects.values_list("status", "attempts")) == {(MessageStatus.SENT, 1)}
 
 
 # --------------------------------------------------------------------------------------

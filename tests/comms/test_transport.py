@@ -6,6 +6,7 @@ import email
 import email.policy
 import json
 import logging
+import multiprocessing
 import socket
 from email.message import EmailMessage
 
@@ -448,6 +449,32 @@ def test_journal_with_many_lines(tmp_path):
     assert journal.accepted("<0@x>") == "250 0"
     assert journal.accepted("<19999@x>") == "250 19999"
     assert journal.accepted("<20000@x>") is None
+
+
+def _append_to_journal(path: str, writer: int, count: int) -> None:
+    journal = DeliveryJournal(path)
+    for n in range(count):
+        journal.record(f"<{writer}-{n}@x>", f"250 ok {writer}-{n}")
+
+
+def test_journal_shared_by_several_processes(tmp_path):
+    path = tmp_path / "journal.jsonl"
+    context = multiprocessing.get_context("spawn")
+    writers = [
+        context.Process(target=_append_to_journal, args=(str(path), w, 100)) for w in range(4)
+    ]
+    for writer in writers:
+        writer.start()
+    for writer in writers:
+        writer.join(timeout=60)
+        assert writer.exitcode == 0
+    # 4 processes x 100 records, each on a line of its own: 400 lines, none lost or torn.
+    lines = path.read_bytes().splitlines()
+    assert len(lines) == 400
+    assert {json.loads(line)["message_id"] for line in lines} == {
+        f"<{w}-{n}@x>" for w in range(4) for n in range(100)
+    }
+    assert DeliveryJournal(path).accepted("<3-99@x>") == "250 ok 3-99"
 
 
 # --- rate limiting ----------------------------------------------------------------------------

@@ -206,6 +206,11 @@ class Message(models.Model):
     next_attempt_at = models.DateTimeField(_("next attempt"), null=True, blank=True)
     last_response = models.TextField(_("server's answer"), blank=True)
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    # The lease of a delivery that claimed the message (``sending``): no other worker picks
+    # it until ``claimed_until``; after that, its worker is presumed dead and the message is
+    # taken again (see ``services.outbox_deliver``). ``claimed_by`` stays as the last worker.
+    claimed_by = models.CharField(_("claimed by"), max_length=200, blank=True, editable=False)
+    claimed_until = models.DateTimeField(_("claimed until"), null=True, blank=True, editable=False)
     print_batch = models.ForeignKey(
         "PrintBatch",
         on_delete=models.SET_NULL,
@@ -249,6 +254,29 @@ class Message(models.Model):
     @property
     def recipient_list(self) -> list[str]:
         return [r for r in self.recipients.split(",") if r]
+
+
+class DeliveryReceipt(models.Model):
+    """The server accepted the message: written in its own committed transaction right after
+    the SMTP server's final 250 and before the message is marked sent, so that any worker
+    that finds the message still ``sending`` (its deliverer died in between) records it as
+    sent instead of sending it again. One per message: a second one is a duplicate delivery.
+    """
+
+    message = models.OneToOneField(
+        Message, on_delete=models.CASCADE, related_name="receipt", verbose_name=_("message")
+    )
+    accepted_at = models.DateTimeField(_("accepted at"), default=timezone.now)
+    response = models.TextField(_("server's answer"), blank=True)
+    worker = models.CharField(_("worker"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("delivery receipt")
+        verbose_name_plural = _("delivery receipts")
+        ordering = ["-accepted_at"]
+
+    def __str__(self) -> str:
+        return f"{self.message_id}: {self.response[:60]}"
 
 
 class MessageItem(models.Model):

@@ -3,12 +3,13 @@ message, delivering emails and PEC from the outbox, and the daily print batch of
 
 The pipeline has two halves so that a crash in either loses nothing and sends nothing
 twice. *Preparing* writes the message once, exactly as it will go out (text, HTML, PDF, raw
-email with its Message-ID), in one transaction per action. *Delivering* claims a prepared
-message in its own short transaction, sends those same bytes, journals the server's
-acceptance (``transport.DeliveryJournal``) and only then records it as sent; a message found
-still ``sending`` by a later delivery is looked up in the journal before anything is sent
-again. Letters are prepared when the day's print batch is made, and go out when the batch
-is marked posted.
+email with its Message-ID), in one transaction per action. *Delivering* claims a batch of
+prepared messages under a lease (several workers may deliver the same outbox at once: each
+sends only what it claimed), sends those same bytes, writes a ``DeliveryReceipt`` of the
+server's acceptance in its own transaction and only then records the message as sent. A
+message whose worker died is claimed again when its lease ends, and its receipt (or the
+local ``transport.DeliveryJournal``) is looked up before anything is sent again. Letters are
+prepared when the day's print batch is made, and go out when the batch is marked posted.
 """
 
 from __future__ import annotations
@@ -16,6 +17,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
+import os
+import socket
+import threading
 from dataclasses import dataclass, field
 from email.utils import formataddr, parseaddr
 from typing import Any
@@ -23,7 +27,7 @@ from typing import Any
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.mail import EmailMultiAlternatives
-from django.db import transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -33,6 +37,7 @@ from incassa.comms import accounts, documents, rendering, selectors, transport
 from incassa.comms.defaults import default_templates
 from incassa.comms.models import (
     ELECTRONIC_MEDIA,
+    DeliveryReceipt,
     Medium,
     Message,
     MessageItem,
@@ -617,37 +622,92 @@ class DeliveryResult:
         }
 
 
+def worker_id() -> str:
+    """Who claims a message: ``host:pid:thread``. Unique among the workers alive at one
+    time, and tells a person (or a test) which process to look at."""
+    return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
+
+
+def _setting(name: str, default: str) -> str:
+    """A delivery setting: Django's setting when there is one, else the environment's."""
+    value = getattr(settings, name, None)
+    return str(value) if value not in (None, "") else os.environ.get(name, default)
+
+
+def delivery_lease() -> dt.timedelta:
+    """How long a claimed message belongs to its worker (``INCASSA_DELIVERY_LEASE_SECONDS``,
+    5 minutes): much longer than one message's send, so that only a dead worker loses it."""
+    return dt.timedelta(seconds=float(_setting("INCASSA_DELIVERY_LEASE_SECONDS", "300")))
+
+
+def delivery_batch_size() -> int:
+    """How many messages one claim takes (``INCASSA_DELIVERY_BATCH``, 20)."""
+    return max(1, int(_setting("INCASSA_DELIVERY_BATCH", "20")))
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One claim round of one worker: the messages it took share its lease. Every write the
+    delivery makes afterwards is conditional on the claim still holding (``held``): a worker
+    whose lease ran out, and whose message another worker took, changes nothing."""
+
+    worker: str
+    until: dt.datetime
+    lease: dt.timedelta
+
+    def held(self) -> Q:
+        return Q(status=MessageStatus.SENDING, claimed_by=self.worker, claimed_until=self.until)
+
+    def has_time_for_another(self) -> bool:
+        """A message is started only while half the lease is left, so that its send (at most
+        a rate-limit wait and a few SMTP timeouts) ends well inside the lease."""
+        return timezone.now() + self.lease / 2 <= self.until
+
+
 def outbox_deliver(
     *, company: Company, today: dt.date | None = None, now: dt.datetime | None = None
 ) -> DeliveryResult:
-    """Prepare the day's electronic messages and send every one that is due."""
+    """Prepare the day's electronic messages and send every one that is due.
+
+    Safe to run in several processes (or threads) at once for the same company: each claims
+    batches of due messages under a lease and sends only what it claimed, so every message
+    goes out once (docs/communications.md, "Delivery guarantees"). Run it outside a
+    transaction: claims and receipts must commit as they happen to be seen by the others.
+    """
     today = today or timezone.localdate()
     now = now or timezone.now()
     result = DeliveryResult()
     prepared = messages_prepare(company=company, today=today, paper=False)
     result.prepared = prepared.prepared
     result.errors.extend(prepared.errors)
-    due = (
-        Message.objects.filter(company=company, medium__in=list(ELECTRONIC_MEDIA))
-        .filter(
-            Q(status=MessageStatus.SENDING)
-            | Q(status=MessageStatus.QUEUED)
-            & (Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
-        )
-        .order_by("id")
-    )
-    journal = transport.DeliveryJournal(settings.INCASSA_DELIVERY_JOURNAL)
+    worker = worker_id()
+    journal = local_journal()
     transports: dict[str, Any] = {}
     tried: set[int] = set()
     try:
-        # A message withdrawn because its items changed is rewritten at once: the second
-        # pass sends the new one.
-        while batch := [row for row in due.values_list("id", "medium") if row[0] not in tried]:
-            for message_id, medium in batch:
-                tried.add(message_id)
-                sender = _transport_for(company, medium, transports, journal, result)
-                if sender is not None:
-                    _deliver_one(message_id, sender, now=now, today=today, result=result)
+        # A message withdrawn because its items changed is rewritten at once: a later round
+        # claims and sends the new one.
+        while True:
+            claim, batch = _claim_batch(company, now=now, worker=worker, exclude=tried)
+            if not batch:
+                break
+            unfinished = [pk for pk, _medium in batch]
+            try:
+                for index, (pk, medium) in enumerate(batch):
+                    if index and not claim.has_time_for_another():
+                        break  # the rest goes back, and a new round claims it afresh
+                    tried.add(pk)
+                    sender = _transport_for(company, medium, transports, journal, result)
+                    if sender is None:
+                        continue  # no usable account: handed back, waiting in the queue
+                    _deliver_one(pk, sender, claim=claim, now=now, today=today, result=result)
+                    unfinished.remove(pk)
+            finally:
+                # Also on an exception: what this worker no longer handles is handed back
+                # at once rather than when the lease ends. Even the message it was sending:
+                # whoever takes it looks for its receipt (and the local journal) first, as
+                # after the lease; handing it back sooner risks nothing more.
+                _release(unfinished, claim)
     finally:
         for sender in transports.values():
             if sender is not None:
@@ -658,11 +718,95 @@ def outbox_deliver(
     return result
 
 
+def local_journal() -> transport.DeliveryJournal | None:
+    """The local journal file (``INCASSA_DELIVERY_JOURNAL``), a second record beside the
+    receipts: it still knows an acceptance when the database could not be written. Empty:
+    none (the receipts alone)."""
+    path = getattr(settings, "INCASSA_DELIVERY_JOURNAL", None)
+    if path is None or str(path).strip() in {"", "."}:
+        return None
+    return transport.DeliveryJournal(path)
+
+
+def _due(company: Company, *, now: dt.datetime, clock: dt.datetime) -> Any:
+    """The messages a worker may claim: queued ones whose time has come, and those still
+    ``sending`` whose lease has ended (their worker died) or that have none (claimed before
+    leases existed)."""
+    return Message.objects.filter(company=company, medium__in=list(ELECTRONIC_MEDIA)).filter(
+        Q(status=MessageStatus.QUEUED)
+        & (Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+        | Q(status=MessageStatus.SENDING)
+        & (Q(claimed_until__isnull=True) | Q(claimed_until__lte=clock))
+    )
+
+
+def _claim_batch(
+    company: Company, *, now: dt.datetime, worker: str, exclude: set[int]
+) -> tuple[Claim, list[tuple[int, str]]]:
+    """Claim up to a batch of due messages for ``worker`` in one short transaction: they
+    become ``sending`` under its lease. Returns the claim and the (id, medium) it took.
+
+    On PostgreSQL the candidates are selected ``FOR UPDATE SKIP LOCKED``: concurrent workers
+    each lock a different batch instead of queueing behind the first, and a row another
+    claim has just taken is skipped, never taken twice. SQLite has no row locks, but its
+    IMMEDIATE transaction holds the database's write lock from the first statement, so
+    claims are serialised. In both, the UPDATE repeats the due condition, so that it only
+    takes rows that are still free."""
+    clock = timezone.now()
+    lease = delivery_lease()
+    claim = Claim(worker=worker, until=clock + lease, lease=lease)
+    due = _due(company, now=now, clock=clock)
+    if exclude:
+        due = due.exclude(pk__in=exclude)
+    with transaction.atomic():
+        candidates = due.order_by("id")
+        if connection.features.has_select_for_update_skip_locked:
+            candidates = candidates.select_for_update(skip_locked=True)
+        ids = list(candidates.values_list("id", flat=True)[: delivery_batch_size()])
+        if not ids:
+            return claim, []
+        due.filter(pk__in=ids).update(
+            status=MessageStatus.SENDING, claimed_by=worker, claimed_until=claim.until
+        )
+        batch = list(
+            Message.objects.filter(claim.held(), pk__in=ids)
+            .order_by("id")
+            .values_list("id", "medium")
+        )
+    return claim, batch
+
+
+def _release(pks: list[int], claim: Claim) -> None:
+    """Hand messages this worker claimed but did not finish back to the queue."""
+    if not pks:
+        return
+    try:
+        with transaction.atomic():
+            Message.objects.filter(claim.held(), pk__in=pks).update(
+                status=MessageStatus.QUEUED, claimed_until=None
+            )
+    except Exception:  # the database is gone: the lease ends by itself
+        logger.exception(
+            "could not hand back messages %s; they are taken again after %s", pks, claim.until
+        )
+
+
+def _still_held(pk: int, claim: Claim) -> bool:
+    """Inside a transaction: lock the message if the claim still holds it."""
+    return (
+        Message.objects.select_for_update()
+        .filter(claim.held(), pk=pk)
+        .values_list("pk", flat=True)
+        .first()
+        is not None
+    )
+
+
 def _transport_for(
     company: Company,
     medium: str,
     transports: dict[str, Any],
-    journal: transport.DeliveryJournal,
+    journal: transport.DeliveryJournal | None,
     result: DeliveryResult,
 ) -> Any:
     """One open transport per account for the whole delivery (and its rate limit): the
@@ -683,31 +827,45 @@ def _transport_for(
             result.errors.append(_("no %(name)s mail account configured") % {"name": account_name})
             transports[account_name] = None
         else:
+            slow = account.timeout * 4 > delivery_lease().total_seconds() / 2
+            if slow and account.scheme not in ("memory", "file"):
+                logger.warning(
+                    "%s: a timeout of %s s is long for a delivery lease of %s: a slow server "
+                    "could outlast the lease and have the message sent twice",
+                    account,
+                    account.timeout,
+                    delivery_lease(),
+                )
             transports[account_name] = transport.open_transport(
                 account, journal=journal
             ).__enter__()
     return transports[account_name]
 
 
-def _claim(message_id: int) -> Message | None:
+def _begin(pk: int, claim: Claim) -> tuple[Message | None, str | None]:
+    """Count the attempt and mark the action sending. Returns the message (None when the
+    claim no longer holds it) and, when a receipt says the server already accepted it, the
+    server's answer then."""
     with transaction.atomic():
         message = (
-            Message.objects.select_for_update(skip_locked=True, of=("self",))
-            .filter(pk=message_id, status__in=[MessageStatus.QUEUED, MessageStatus.SENDING])
+            Message.objects.select_for_update(of=("self",))
+            .filter(claim.held(), pk=pk)
             .select_related("action")
             .first()
         )
         if message is None:
-            return None
-        message.status = MessageStatus.SENDING
+            return None, None
         message.attempts += 1
-        message.save(update_fields=["status", "attempts"])
+        message.save(update_fields=["attempts"])
         action = message.action
         if action is not None and action.status in {ActionStatus.CREATED, ActionStatus.APPROVED}:
             action.status = ActionStatus.SENDING
             action.attempts = message.attempts
             action.save(update_fields=["status", "attempts"])
-    return message
+        accepted = (
+            DeliveryReceipt.objects.filter(message_id=pk).values_list("response", flat=True).first()
+        )
+    return message, accepted
 
 
 def _still_wanted(message: Message) -> bool:
@@ -729,16 +887,27 @@ def _still_wanted(message: Message) -> bool:
 
 
 def _deliver_one(
-    message_id: int, sender: Any, *, now: dt.datetime, today: dt.date, result: DeliveryResult
+    pk: int,
+    sender: Any,
+    *,
+    claim: Claim,
+    now: dt.datetime,
+    today: dt.date,
+    result: DeliveryResult,
 ) -> None:
-    message = _claim(message_id)
+    message, accepted = _begin(pk, claim)
     if message is None:
         return
     if message.attempts > 1:
         result.retried += 1
+    if accepted is not None:
+        # A worker died after the server accepted the message and before it could say so:
+        # the receipt it left is enough, nothing is sent again.
+        _sent(message, accepted, claim=claim, result=result, duplicate=True)
+        return
     journalled = sender.journal.accepted(message.message_id) if sender.journal else None
     if journalled is None and not _still_wanted(message):
-        _withdraw(message, today=today, result=result)
+        _withdraw(message, claim=claim, today=today, result=result)
         return
     try:
         with message.raw.open("rb") as handle:
@@ -750,34 +919,81 @@ def _deliver_one(
             message_id=message.message_id,
         )
     except transport.DeliveryError as exc:
-        _failed(message, exc, now=now, result=result)
+        _failed(message, exc, claim=claim, now=now, result=result)
         return
-    if sender.last_was_duplicate:
-        result.duplicates_avoided += 1
+    _record_receipt(message, response, claim)
+    _sent(message, response, claim=claim, result=result, duplicate=sender.last_was_duplicate)
+
+
+def _record_receipt(message: Message, response: str, claim: Claim) -> None:
+    """The shared journal: the server's acceptance, committed on its own before the message
+    is marked sent, so that a worker killed in between leaves a receipt any other worker
+    finds. (``bulk_create``: the receipt is no change a person made, and the message's
+    ``message_sent`` audit entry already records the acceptance.)"""
+    try:
+        with transaction.atomic():
+            DeliveryReceipt.objects.bulk_create(
+                [
+                    DeliveryReceipt(
+                        message=message,
+                        accepted_at=timezone.now(),
+                        response=response[:2000],
+                        worker=claim.worker,
+                    )
+                ]
+            )
+    except IntegrityError:
+        # Only when this worker's lease ran out mid-send and another sent it too.
+        logger.error(
+            "message %s (%s) was accepted twice: %s already has a receipt",
+            message.pk,
+            message.message_id,
+            claim.worker,
+        )
+
+
+def _sent(
+    message: Message, response: str, *, claim: Claim, result: DeliveryResult, duplicate: bool
+) -> None:
     with transaction.atomic():
+        if not _still_held(message.pk, claim):
+            logger.warning(
+                "message %s was sent after its lease ended (%s): another worker records it",
+                message.pk,
+                claim.until,
+            )
+            return
         message.status = MessageStatus.SENT
         message.sent_at = timezone.now()
         message.last_response = response[:2000]
         message.next_attempt_at = None
-        message.save(update_fields=["status", "sent_at", "last_response", "next_attempt_at"])
+        message.claimed_until = None
+        message.save(
+            update_fields=["status", "sent_at", "last_response", "next_attempt_at", "claimed_until"]
+        )
         if message.action is not None:
             action_status_set(
                 message.action, ActionStatus.SENT, sent_at=message.sent_at, last_error=""
             )
     result.sent += 1
+    if duplicate:
+        result.duplicates_avoided += 1
 
 
 def _envelope_address(sender: str) -> str:
     return parseaddr(sender)[1]
 
 
-def _withdraw(message: Message, *, today: dt.date, result: DeliveryResult) -> None:
+def _withdraw(message: Message, *, claim: Claim, today: dt.date, result: DeliveryResult) -> None:
     """Drop a message whose items changed; its action gets a fresh one (or is cancelled
     when nothing is left), so the customer hears only about what is still open."""
     with transaction.atomic():
+        if not _still_held(message.pk, claim):
+            return
         message.status = MessageStatus.CANCELLED
         message.note = "withdrawn before sending: its items changed"
-        message.save(update_fields=["status", "note"])
+        message.claimed_until = None
+        message.save(update_fields=["status", "note", "claimed_until"])
         action = message.action
         if action is not None and action.status == ActionStatus.SENDING:
             action.status = ActionStatus.APPROVED if action.needs_approval else ActionStatus.CREATED
@@ -791,14 +1007,22 @@ def _withdraw(message: Message, *, today: dt.date, result: DeliveryResult) -> No
 
 
 def _failed(
-    message: Message, exc: transport.DeliveryError, *, now: dt.datetime, result: DeliveryResult
+    message: Message,
+    exc: transport.DeliveryError,
+    *,
+    claim: Claim,
+    now: dt.datetime,
+    result: DeliveryResult,
 ) -> None:
     answer = exc.response
     if exc.code and not answer.startswith(str(exc.code)):
         answer = f"{exc.code} {answer}"
     final = exc.permanent or message.attempts >= settings.INCASSA_MAX_DELIVERY_ATTEMPTS
     with transaction.atomic():
+        if not _still_held(message.pk, claim):
+            return
         message.last_response = answer[:2000]
+        message.claimed_until = None
         if final:
             message.status = MessageStatus.FAILED
             message.next_attempt_at = None
@@ -806,7 +1030,7 @@ def _failed(
             message.status = MessageStatus.QUEUED
             delay = settings.INCASSA_RETRY_BACKOFF_SECONDS * 2 ** (message.attempts - 1)
             message.next_attempt_at = now + dt.timedelta(seconds=delay)
-        message.save(update_fields=["status", "last_response", "next_attempt_at"])
+        message.save(update_fields=["status", "last_response", "next_attempt_at", "claimed_until"])
         action = message.action
         if action is not None:
             if final:

@@ -22,10 +22,12 @@ untrusted certificate, bad configuration: retrying will not help).
 
 Exactly-once towards the server, as far as SMTP allows: the ``DeliveryJournal`` records every
 message the server accepted, fsync'ed right after its final 250 and before the caller tells
-the database, and ``Transport.send`` never sends a message id the journal already holds. The
-only window left is the protocol's own (RFC 1047): the connection dropping after the message
-was transmitted but before the server's reply arrived; that is reported as a temporary
-failure, and a retry may deliver a second copy.
+the database, and ``Transport.send`` never sends a message id the journal already holds. It
+is a local file, the second record beside the database's ``DeliveryReceipt`` that every
+worker shares (``comms.services``): it covers the moment the database cannot be written,
+for the workers of one machine. The only window left is the protocol's own (RFC 1047): the
+connection dropping after the message was transmitted but before the server's reply
+arrived; that is reported as a temporary failure, and a retry may deliver a second copy.
 """
 
 from __future__ import annotations
@@ -294,7 +296,8 @@ def _shared_limiter(account: MailAccount) -> RateLimiter:
 
 class DeliveryJournal:
     """Append-only file: one line per message the server accepted, written and fsync'ed right
-    after the server's 250 reply, before the database is told.
+    after the server's 250 reply, before the database is told. Several processes may share
+    it: an append holds an exclusive ``flock`` on the file (where the system has one).
 
     Each line is a JSON object ``{"message_id": ..., "response": ..., "at": iso}``. A torn last
     line (a crash mid-write) is ignored, and the next record starts on a line of its own.
@@ -327,6 +330,7 @@ class DeliveryJournal:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             created = not self.path.exists()
             with open(self.path, "a+b") as f:
+                _lock_file(f)  # released when the file is closed
                 f.seek(0, os.SEEK_END)
                 if f.tell() > 0:
                     f.seek(-1, os.SEEK_END)
@@ -397,6 +401,17 @@ class DeliveryJournal:
                 continue
             if type(message_id) is str and type(response) is str:
                 index.setdefault(message_id, response)
+
+
+def _lock_file(f) -> None:
+    """Exclusive lock on an open file until it is closed, so that two processes appending
+    to the journal do not both see the same torn last line. A no-op where ``fcntl`` is
+    missing (Windows): one process per journal there."""
+    try:
+        import fcntl
+    except ImportError:
+        return
+    fcntl.flock(f.fileno(), fcntl.LOCK_EX)
 
 
 def _fsync_directory(path: Path) -> None:

@@ -1,4 +1,8 @@
-"""``incassa send``: prepare and send the day's emails and PEC from the outbox."""
+"""``incassa send``: prepare and send the day's emails and PEC from the outbox.
+
+Several may run at once, on one machine or several, for the same company: each sends only
+the messages it claimed (see ``comms.services.outbox_deliver``), so a message goes out once.
+"""
 
 from __future__ import annotations
 
@@ -17,7 +21,8 @@ from incassa.ledger.management.base import parse_date, resolve_company
 class Command(BaseCommand):
     help = (
         "Write and send the emails and PEC that the engine's actions ask for, retrying "
-        "temporary failures whose time has come. Exit 1 when a message failed for good."
+        "temporary failures whose time has come. Several may run at once: each message goes "
+        "out once. Exit 1 when a message failed for good."
     )
     requires_system_checks: list[str] = []
 

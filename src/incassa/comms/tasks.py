@@ -1,0 +1,26 @@
+"""Background tasks of communications (``django_tasks``, run by the Huey worker).
+
+Arguments are ids and ISO dates, never model instances: a task is stored in the queue and
+may run in another process, later.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django_tasks import task
+
+from incassa.comms.services import outbox_deliver
+from incassa.ledger.models import Company
+
+
+@task()
+def deliver_outbox(company_id: int, day_iso: str) -> dict:
+    """Prepare and send the company's due emails and PEC for the day; the delivery's counts.
+
+    Safe to run several times at once (two workers, a retry of a task that seemed lost, the
+    daily cycle): the outbox is claimed in batches under leases, so each message goes out
+    once, and a later run finds nothing left to do."""
+    company = Company.objects.get(pk=company_id)
+    result = outbox_deliver(company=company, today=dt.date.fromisoformat(day_iso))
+    return result.as_dict()
