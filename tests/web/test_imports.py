@@ -1,18 +1,24 @@
 """Importing from the browser: a snapshot (upload, check, map, confirm), e-invoices (upload
-and import at once), the history, and the import's page for each kind."""
+and import at once), the history, and the import's page for each kind.
+
+Both imports run as background jobs: confirming (or uploading e-invoices) answers with the
+job's page, which tells the outcome and links to the import's page. Under the tests the
+queue runs a job at once when the request's transaction commits (``jobs_run_at_commit``)."""
 
 from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import time_machine
 from django.contrib.messages import get_messages
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.urls import NoReverseMatch, reverse
+from django.urls import NoReverseMatch, resolve, reverse
 
+from incassa.jobs.models import Job, JobStatus
 from incassa.ledger.models import ColumnMapping, ImportRun, ImportStatus, Receivable, Role
 from incassa.ledger.services import receivables_import
 from tests.factories import CompanyFactory, ImportRunFactory
@@ -35,6 +41,28 @@ GOOD = [
 def today():
     with time_machine.travel(TODAY, tick=False):
         yield
+
+
+@pytest.fixture(autouse=True)
+def jobs_run_at_commit(client, django_capture_on_commit_callbacks, monkeypatch):
+    """Each POST's transaction commits when the request is done, as outside the tests: the
+    jobs it started run then (the queue is immediate under the tests)."""
+    post = client.post
+
+    def committing(*args, **kwargs):
+        with django_capture_on_commit_callbacks(execute=True):
+            return post(*args, **kwargs)
+
+    monkeypatch.setattr(client, "post", committing)
+
+
+def job_page(client, response) -> tuple[Job, str]:
+    """The job a POST started (it sent the user to its page) and that page."""
+    assert response.status_code == 302, response.content.decode()[:500]
+    match = resolve(response["Location"])
+    assert match.url_name == "job"
+    job = Job.objects.get(pk=match.kwargs["pk"])
+    return job, get(client, response["Location"])
 
 
 def flashed(response) -> list[str]:
@@ -72,16 +100,20 @@ def test_upload_check_confirm(client, company, settings):
     assert "<strong>Codice cliente</strong> → Customer code" in read
     assert not Receivable.objects.exists()
 
-    response = client.post(check, {"op": "confirm"})
+    job, page = job_page(client, client.post(check, {"op": "confirm"}))
     run = ImportRun.objects.get()
-    assert response["Location"] == reverse("web:import_detail", args=[run.pk])
-    assert flashed(response) == ["Imported: 3 new, 0 updated, 0 closed, 0 unchanged."]
+    assert job.status == JobStatus.SUCCEEDED and job.title == "Import of scadenziario.csv"
+    assert "Imported: 3 new, 0 updated, 0 closed, 0 unchanged." in page
+    report = reverse("web:import_detail", args=[run.pk])
+    assert f'href="{report}"' in page
+    assert f'href="{check}"' not in page  # the check is gone with the file
     assert run.status == ImportStatus.APPLIED and run.source == "web"
     assert run.imported_by.username == "credit-manager-web"
     # 1,000.00 + 500.00 + 250.00 open.
     assert sum(Receivable.objects.values_list("open_amount", flat=True)) == Decimal("1750.00")
     assert not list((Path(settings.MEDIA_ROOT) / "uploads").rglob("*.csv"))  # removed
-    detail = get(client, response["Location"])
+    assert client.get(check).status_code == 404  # the upload is gone with its file
+    detail = get(client, report)
     assert "scadenziario.csv" in detail and "Applied" in detail
 
     history = get(client, IMPORTS)
@@ -99,13 +131,14 @@ def test_rejected_rows_are_listed_and_nothing_is_applied(client, company):
     assert "Data scadenza" in problems and "<code>31/02/2026</code>" in problems
     assert 'name="skip_invalid"' in html
 
-    response = client.post(check, {"op": "confirm"})
+    job, page = job_page(client, client.post(check, {"op": "confirm"}))
     run = ImportRun.objects.get()
-    assert run.status == ImportStatus.REJECTED
-    assert response["Location"] == reverse("web:import_detail", args=[run.pk])
-    assert flashed(response) == ["The file was rejected: nothing was imported."]
+    assert run.status == ImportStatus.REJECTED and job.status == JobStatus.FAILED
+    assert "The file was rejected: nothing was imported." in page
+    report = reverse("web:import_detail", args=[run.pk])
+    assert f'href="{report}"' in page
     assert not Receivable.objects.exists()
-    detail = get(client, response["Location"])
+    detail = get(client, report)
     assert "<code>31/02/2026</code>" in detail
 
 
@@ -169,13 +202,29 @@ def test_an_older_snapshot_is_refused_until_forced(client, company, tmp_path):
     receivables_import(company=company, path=path, as_of=dt.date(2026, 3, 31))
     logged_in(client, company, Role.CREDIT_MANAGER, language="en")
     check = check_url(upload(client, [HEADER, GOOD[0]], as_of="2026-03-20"))
-    response = client.post(check, {"op": "confirm"})
-    assert response["Location"] == check
-    assert flashed(response)[0].startswith("The import was refused: this snapshot is as of")
+    assert 'name="force"' not in get(client, check)
+    job, page = job_page(client, client.post(check, {"op": "confirm"}))
+    assert job.status == JobStatus.FAILED
+    assert "The import was refused: this snapshot is as of 20/03/2026" in page
+    assert f'href="{check}"' in page  # back to the check, where the file waits
     assert 'name="force"' in get(client, check)
-    client.post(check, {"op": "confirm", "force": "1"})
+    job, page = job_page(client, client.post(check, {"op": "confirm", "force": "1"}))
+    assert job.status == JobStatus.SUCCEEDED
     latest = ImportRun.objects.filter(status=ImportStatus.APPLIED).latest("id")
     assert latest.is_forced and latest.as_of == dt.date(2026, 3, 20)
+
+
+def test_while_the_import_runs_its_check_sends_to_the_job(client, company, monkeypatch):
+    # No worker takes the job: it waits in the queue.
+    monkeypatch.setattr("incassa.jobs.tasks.run_job", SimpleNamespace(enqueue=lambda pk: None))
+    logged_in(client, company, Role.CREDIT_MANAGER, language="en")
+    check = check_url(upload(client, [HEADER, *GOOD]))
+    job, page = job_page(client, client.post(check, {"op": "confirm"}))
+    assert job.status == JobStatus.QUEUED and "Waiting for a worker to start it" in page
+    # Confirming twice would import the file twice: the check page sends to the job.
+    assert client.get(check)["Location"] == reverse("web:job", args=[job.pk])
+    assert client.post(check, {"op": "confirm"})["Location"] == reverse("web:job", args=[job.pk])
+    assert Job.objects.count() == 1
 
 
 def test_discarding_removes_the_file(client, company, settings):
@@ -258,7 +307,7 @@ def seller(company):
     return company
 
 
-def test_einvoices_are_imported_and_listed_on_the_imports_page(client, seller):
+def test_einvoices_are_imported_and_listed_on_the_imports_page(client, seller, settings):
     logged_in(client, seller, Role.CREDIT_MANAGER, language="en")
     html = get(client, IMPORTS)
     panel = section(html, "einvoices-title")
@@ -267,19 +316,22 @@ def test_einvoices_are_imported_and_listed_on_the_imports_page(client, seller):
     assert 'accept=".xml,.p7m,.zip"' in panel
     assert 'name="skip_invalid"' in panel
 
-    response = upload_einvoices(
-        client, [einvoice("IT01234567890_FPR01.xml"), einvoice("IT01234567890_FPA01.xml")]
+    job, page = job_page(
+        client,
+        upload_einvoices(
+            client, [einvoice("IT01234567890_FPR01.xml"), einvoice("IT01234567890_FPA01.xml")]
+        ),
     )
     run = ImportRun.objects.get()
-    assert response.status_code == 302
-    assert response["Location"] == reverse("web:import_detail", args=[run.pk])
+    assert job.title == "Import of 2 e-invoice files"
     # FPR01 has three installments (three items), FPA01 one: two invoices, four items.
-    assert flashed(response) == ["2 e-invoices imported, 4 items created, 0 already imported"]
+    assert "2 e-invoices imported, 4 items created, 0 already imported" in page
     assert run.kind == "einvoices" and run.status == ImportStatus.APPLIED
     assert run.source == "web" and run.imported_by.username == "credit-manager-web"
     assert Receivable.objects.filter(company=seller).count() == 4
+    assert not list((Path(settings.MEDIA_ROOT) / "uploads").rglob("*.xml"))  # removed
 
-    detail = get(client, response["Location"])
+    detail = get(client, reverse("web:import_detail", args=[run.pk]))
     documents = section(detail, "documents-title")
     rossi = documents[documents.index("FT 2025/0142") :]
     rossi = rossi[: rossi.index("</tr>")]
@@ -301,15 +353,14 @@ def test_einvoices_are_imported_and_listed_on_the_imports_page(client, seller):
 
 def test_the_same_einvoice_twice_changes_nothing(client, seller):
     logged_in(client, seller, Role.ADMINISTRATOR, language="en")
-    first = upload_einvoices(client, [einvoice("IT01234567890_FPR02.xml")])
+    _job, first = job_page(client, upload_einvoices(client, [einvoice("IT01234567890_FPR02.xml")]))
     # One credit note with one installment: one item.
-    assert flashed(first) == ["1 e-invoices imported, 1 items created, 0 already imported"]
-    get(client, first["Location"])  # shows (and so uses up) the message
-    response = upload_einvoices(client, [einvoice("IT01234567890_FPR02.xml")])
+    assert "1 e-invoices imported, 1 items created, 0 already imported" in first
+    job, second = job_page(client, upload_einvoices(client, [einvoice("IT01234567890_FPR02.xml")]))
     # The credit note was imported by the first upload: the second skips it.
-    assert flashed(response) == ["0 e-invoices imported, 0 items created, 1 already imported"]
+    assert "0 e-invoices imported, 0 items created, 1 already imported" in second
     assert Receivable.objects.filter(company=seller).count() == 1
-    detail = get(client, response["Location"])
+    detail = get(client, reverse("web:import_detail", args=[job.result["import_run"]]))
     row = section(detail, "documents-title")
     assert "NC 2025/0007" in row and "Nota di credito" in row
     assert "-€305.00" in row  # a credit note is negative
@@ -319,16 +370,17 @@ def test_the_same_einvoice_twice_changes_nothing(client, seller):
 def test_a_refused_file_refuses_the_upload_and_the_page_says_why(client, seller):
     logged_in(client, seller, Role.CREDIT_MANAGER, language="en")
     broken = SimpleUploadedFile("rotta.xml", b"<FatturaElettronica", "application/xml")
-    response = upload_einvoices(client, [einvoice("IT01234567890_FPR01.xml"), broken])
+    job, page = job_page(
+        client, upload_einvoices(client, [einvoice("IT01234567890_FPR01.xml"), broken])
+    )
     run = ImportRun.objects.get()
-    assert run.status == ImportStatus.REJECTED
-    assert response["Location"] == reverse("web:import_detail", args=[run.pk])
-    assert flashed(response) == [
-        "1 file or document was refused: nothing was imported. The import's page says why."
-    ]
+    assert run.status == ImportStatus.REJECTED and job.status == JobStatus.FAILED
+    assert (
+        "1 file or document was refused: nothing was imported. The import&#x27;s page says why."
+    ) in page
     assert not Receivable.objects.exists()
 
-    detail = get(client, response["Location"])
+    detail = get(client, reverse("web:import_detail", args=[run.pk]))
     documents = section(detail, "documents-title")
     refused = documents[documents.index("rotta.xml") :]
     refused = refused[: refused.index("</tr>")]
@@ -339,14 +391,13 @@ def test_a_refused_file_refuses_the_upload_and_the_page_says_why(client, seller)
 def test_the_refused_files_are_skipped_when_asked(client, seller):
     logged_in(client, seller, Role.CREDIT_MANAGER, language="en")
     broken = SimpleUploadedFile("rotta.xml", b"not an invoice", "application/xml")
-    response = upload_einvoices(
-        client, [einvoice("IT01234567890_FPR01.xml"), broken], skip_invalid="on"
+    _job, page = job_page(
+        client,
+        upload_einvoices(client, [einvoice("IT01234567890_FPR01.xml"), broken], skip_invalid="on"),
     )
     # FPR01's three installments are imported; the broken file is reported.
-    assert flashed(response) == [
-        "1 e-invoices imported, 3 items created, 0 already imported",
-        "1 refused file or document was skipped: the import's page says why.",
-    ]
+    assert "1 e-invoices imported, 3 items created, 0 already imported" in page
+    assert "1 refused file or document was skipped: the import&#x27;s page says why." in page
     assert Receivable.objects.filter(company=seller).count() == 3
     run = ImportRun.objects.get()
     assert run.status == ImportStatus.APPLIED and run.rows_rejected == 1

@@ -1,17 +1,23 @@
 """The payments pages: the list and the statement upload, a CSV export's column check, a
-payment's confirm/split/assign/set aside/undo, and the reconciliation with the ERP."""
+payment's confirm/split/assign/set aside/undo, and the reconciliation with the ERP.
+
+A statement is imported by a background job: the upload answers with the job's page. Under
+the tests the queue runs a job at once when the request's transaction commits
+(``jobs_run_at_commit``)."""
 
 from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 import time_machine
 from django.contrib.messages import get_messages
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.urls import reverse
+from django.urls import resolve, reverse
 
+from incassa.jobs.models import Job, JobStatus
 from incassa.ledger.models import (
     BankPaidItem,
     BankPaidStatus,
@@ -51,6 +57,28 @@ def now():
         yield
 
 
+@pytest.fixture(autouse=True)
+def jobs_run_at_commit(client, django_capture_on_commit_callbacks, monkeypatch):
+    """Each POST's transaction commits when the request is done, as outside the tests: the
+    jobs it started run then (the queue is immediate under the tests)."""
+    post = client.post
+
+    def committing(*args, **kwargs):
+        with django_capture_on_commit_callbacks(execute=True):
+            return post(*args, **kwargs)
+
+    monkeypatch.setattr(client, "post", committing)
+
+
+def job_page(client, response) -> tuple[Job, str]:
+    """The job a POST started (it sent the user to its page) and that page."""
+    assert response.status_code == 302, response.content.decode()[:500]
+    match = resolve(response["Location"])
+    assert match.url_name == "job"
+    job = Job.objects.get(pk=match.kwargs["pk"])
+    return job, get(client, response["Location"])
+
+
 @pytest.fixture
 def ledger(company):
     rossi = CustomerFactory(company=company, code="R01", name="Rossi S.r.l.")
@@ -81,8 +109,8 @@ def upload(client, name: str, content: bytes, **extra):
 
 
 def imported(client, ledger) -> tuple[BankEntry, BankEntry]:
-    response = upload(client, "estratto.sta", MT940.encode())
-    assert response.status_code == 302
+    job, page = job_page(client, upload(client, "estratto.sta", MT940.encode()))
+    assert job.status == JobStatus.SUCCEEDED, page
     return (
         BankEntry.objects.get(amount=Decimal("1220.00")),
         BankEntry.objects.get(amount=Decimal("500.00")),
@@ -119,21 +147,24 @@ def test_a_statement_is_imported_matched_and_listed(client, company, ledger):
 def test_the_same_statement_twice_books_nothing_twice(client, company, ledger):
     client = logged_in(client, company, language="en")
     imported(client, ledger)
-    response = upload(client, "estratto.sta", MT940.encode())
+    _job, page = job_page(client, upload(client, "estratto.sta", MT940.encode()))
     # Both credits are known by their bank references: none new.
-    assert "0 new payments (2 imported before)" in messages_of(response)[0]
+    assert "0 new payments (2 imported before)" in page
+    assert f'href="{LIST}"' in page  # on to the payments
     assert BankEntry.objects.count() == 2
 
 
-def test_a_broken_statement_is_refused_and_reported(client, company, ledger):
+def test_a_broken_statement_is_refused_and_reported(client, company, ledger, settings):
     client = logged_in(client, company, language="en")
     # The closing balance should be 10.000,00 + 1.220,00 + 500,00 = 11.720,00, not 11.000,00.
-    response = upload(client, "estratto.sta", MT940.replace("11720,00", "11000,00").encode())
+    broken = MT940.replace("11720,00", "11000,00").encode()
+    job, page = job_page(client, upload(client, "estratto.sta", broken))
     run = ImportRun.objects.get()
-    assert run.status == ImportStatus.REJECTED
-    assert response["Location"] == reverse("web:import_detail", args=[run.pk])
-    assert "does not balance" in messages_of(response)[0]
+    assert run.status == ImportStatus.REJECTED and job.status == JobStatus.FAILED
+    assert "does not balance" in page
+    assert f'href="{reverse("web:import_detail", args=[run.pk])}"' in page
     assert not BankEntry.objects.exists()
+    assert not list((Path(settings.MEDIA_ROOT) / "uploads").rglob("*.sta"))  # removed
 
 
 def test_collectors_match_but_do_not_import(client, company, ledger):
@@ -180,7 +211,7 @@ CSV = (
 ).encode("cp1252")
 
 
-def test_a_csv_export_is_checked_mapped_and_imported(client, company, ledger):
+def test_a_csv_export_is_checked_mapped_and_imported(client, company, ledger, settings):
     client = logged_in(client, company, language="en")
     response = upload(client, "movimenti.csv", CSV)
     check = response["Location"]
@@ -198,11 +229,13 @@ def test_a_csv_export_is_checked_mapped_and_imported(client, company, ledger):
     }
     page = client.post(check, {"op": "check", **mapping}).content.decode()
     assert "Bonifico Rossi saldo FT 2026/0123" in page and "Import and match" in page
-    response = client.post(check, {"op": "import", **mapping})
-    assert response["Location"] == LIST
+    job, page = job_page(client, client.post(check, {"op": "import", **mapping}))
+    assert job.title == "Import of the statement movimenti.csv"
     # The 35,00 commission is a debit: skipped. The credit quotes FT 2026/0123 exactly.
+    assert "1 new payments (0 imported before): 1 matched and booked" in page
     assert Receivable.objects.get(pk=ledger["ft123"].pk).status == ReceivableStatus.CLOSED
     assert client.get(check).status_code == 404  # the upload is gone once imported
+    assert not list((Path(settings.MEDIA_ROOT) / "uploads").rglob("*.csv"))
 
 
 def test_a_csv_check_of_another_session_is_not_found(client, company, ledger):

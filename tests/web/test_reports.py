@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from incassa.credit.models import ReportKind, ReportSnapshot
 from incassa.credit.services import kpi_snapshot_take
+from incassa.jobs.models import Job, JobStatus
 from incassa.ledger.models import CustomerCategory, Role, SalesAgent
 from tests.credit.management.commands.test_kpi import ledger  # noqa: F401  (the fixture)
 from tests.factories import CompanyFactory, ImportRunFactory
@@ -115,23 +116,38 @@ def test_without_stored_figures_today_s_are_computed_and_kept(client, ledger):  
         (Role.SALES_AGENT, 403),
     ],
 )
-def test_who_may_recompute(client, ledger, role, status):  # noqa: F811
+def test_who_may_recompute(
+    client,
+    ledger,  # noqa: F811
+    role,
+    status,
+    django_capture_on_commit_callbacks,
+):
     kpi_snapshot_take(company=ledger, as_of=dt.date(2026, 3, 31))
     stored = ReportSnapshot.objects.get(kind=ReportKind.KPI)
     ReportSnapshot.objects.filter(pk=stored.pk).update(data={**stored.data, "open_amount": "7.00"})
     logged_in(client, ledger, role, language="en")
-    response = client.post(
-        f"{REPORTS}?scope=company",
-        {"as_of": "2026-03-31", "start": "2026-01-01", "scope": "company", "recompute": "1"},
-    )
+    # The recompute is a background job, run (the queue being immediate under the tests)
+    # when the request's transaction commits.
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            f"{REPORTS}?scope=company",
+            {"as_of": "2026-03-31", "start": "2026-01-01", "scope": "company", "recompute": "1"},
+        )
     assert response.status_code == status
     stored.refresh_from_db()
     if status == 302:
-        assert response.url == f"{REPORTS}?scope=company"  # back to the page as it was
+        job = Job.objects.get()
+        assert response.url == reverse("web:job", args=[job.pk])
+        assert job.status == JobStatus.SUCCEEDED
         assert stored.data["open_amount"] == "4500.00"  # computed again
-        assert "The figures have been recomputed." in get(client, response.url)
+        page = get(client, response.url)
+        assert "The figures have been recomputed." in page
+        # The way back to the page as it was.
+        assert f'href="{REPORTS}?scope=company">Back to the report' in page
     else:
         assert stored.data["open_amount"] == "7.00"
+        assert not Job.objects.exists()
 
 
 @pytest.mark.parametrize(

@@ -15,8 +15,13 @@ administrators and credit managers import (a snapshot changes the whole company'
 the other roles of the company may read the history.
 
 E-invoices are the legal documents themselves, so there is nothing to map: the files are
-imported in the request, all or nothing (or without the refused files, when asked), and the
+imported at once, all or nothing (or without the refused files, when asked), and the
 import's page lists every document with what became of it.
+
+Both imports run as background jobs (``incassa.jobs``): confirming, or uploading e-invoices,
+starts the job and shows its page, which follows its progress and then links to the
+import's report. The job removes the uploaded files when it is done, except a snapshot
+refused as a likely mistake, which stays for the user to apply anyway or discard.
 """
 
 from __future__ import annotations
@@ -35,21 +40,16 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import path
+from django.urls import path, reverse
 from django.utils.text import get_valid_filename
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
+from incassa.jobs.models import Job, JobKind
+from incassa.jobs.services import job_start
 from incassa.ledger import fatturapa, parsing
-from incassa.ledger.einvoices import einvoices_import
 from incassa.ledger.models import ImportKind, ImportRun, ImportStatus, Role
-from incassa.ledger.services import (
-    ImportFailed,
-    ImportRefused,
-    ImportRejected,
-    receivables_check,
-    receivables_import,
-)
+from incassa.ledger.services import receivables_check
 from incassa.web.customers import Access, DateInput, _base_context, _today, company_page
 
 IMPORTING_ROLES = frozenset({Role.ADMINISTRATOR, Role.CREDIT_MANAGER})
@@ -304,60 +304,36 @@ def _store_upload(request: HttpRequest, access: Access, form: UploadForm) -> Htt
 def _import_einvoices(
     request: HttpRequest, access: Access, form: EInvoiceUploadForm
 ) -> HttpResponse:
-    """Import the uploaded e-invoices now and show the import's page, which lists what
-    became of each document (and why a file was refused)."""
-    files = [
-        (Path(upload.name).name[:200] or "einvoice.xml", upload.read())
-        for upload in form.cleaned_data["files"]
-    ]
-    try:
-        result = einvoices_import(
-            company=access.company,
-            files=files,
-            skip_invalid=form.cleaned_data["skip_invalid"],
-            user=request.user,
-            source="web",
+    """Store the uploaded e-invoices and start their import; the job's page then follows
+    it and links to the import's page, which lists what became of each document (and why
+    a file was refused)."""
+    folder = _uploads_dir(access) / f"einvoices-{secrets.token_urlsafe(16)}"
+    folder.mkdir(parents=True, exist_ok=True)
+    files: list[list[str]] = []
+    for number, upload in enumerate(form.cleaned_data["files"], start=1):
+        name = Path(upload.name).name[:200] or "einvoice.xml"
+        # Numbered: two files of the upload may have the same name.
+        target = folder / f"{number:04d}-{get_valid_filename(name) or 'einvoice.xml'}"
+        with target.open("wb") as out:
+            for chunk in upload.chunks():
+                out.write(chunk)
+        files.append([name, str(target)])
+    job = job_start(
+        company=access.company,
+        user=request.user,
+        kind=JobKind.EINVOICES_IMPORT,
+        title=ngettext(
+            "Import of %(count)s e-invoice file",
+            "Import of %(count)s e-invoice files",
+            len(files),
         )
-    except ImportFailed as exc:
-        refused = exc.import_run.rows_rejected if exc.import_run else 0
-        messages.error(
-            request,
-            ngettext(
-                "%(count)s file or document was refused: nothing was imported. "
-                "The import's page says why.",
-                "%(count)s files or documents were refused: nothing was imported. "
-                "The import's page says why.",
-                refused,
-            )
-            % {"count": refused},
-        )
-        if exc.import_run is None or exc.import_run.pk is None:
-            return redirect("web:imports")
-        return redirect("web:import_detail", pk=exc.import_run.pk)
-    run = result.import_run
-    counts = {status: 0 for status in EINVOICE_STATUSES}
-    for outcome in result.outcomes:
-        counts[outcome.status] = counts.get(outcome.status, 0) + 1
-    messages.success(
-        request,
-        _("%(imported)s e-invoices imported, %(items)s items created, %(skipped)s already imported")
-        % {
-            "imported": counts["imported"] + counts["linked"],
-            "items": run.created,
-            "skipped": counts["already imported"],
-        },
+        % {"count": len(files)},
+        function="incassa.jobs.services.einvoices_import_job",
+        kwargs={"files": files, "skip_invalid": form.cleaned_data["skip_invalid"]},
+        files=[path for _name, path in files],
+        back_url=reverse("web:imports"),
     )
-    if counts["rejected"]:
-        messages.warning(
-            request,
-            ngettext(
-                "%(count)s refused file or document was skipped: the import's page says why.",
-                "%(count)s refused files or documents were skipped: the import's page says why.",
-                counts["rejected"],
-            )
-            % {"count": counts["rejected"]},
-        )
-    return redirect("web:import_detail", pk=run.pk)
+    return redirect("web:job", pk=job.pk)
 
 
 # --------------------------------------------------------------------------------------
@@ -370,6 +346,9 @@ def import_check(request: HttpRequest, access: Access, token: str) -> HttpRespon
     if not _may_import(access):
         raise PermissionDenied(_("Only administrators and credit managers import."))
     upload = _pending(request, access, token)
+    job = _upload_job(access, upload)
+    if job is not None and not job.is_finished:
+        return redirect("web:job", pk=job.pk)  # being imported: nothing to do here
     if request.method == "POST":
         operation = request.POST.get("op", "")
         if operation == "cancel":
@@ -382,10 +361,11 @@ def import_check(request: HttpRequest, access: Access, token: str) -> HttpRespon
             return _confirm(request, access, token, upload)
         return HttpResponseBadRequest(_("Unknown operation."))
 
+    refused = job is not None and (job.result or {}).get("error") == "refused"
     context: dict[str, Any] = {
         **_base_context(request, access),
         "token": token,
-        "upload": upload,
+        "upload": {**upload, "refused": bool(upload.get("refused") or refused)},
         "as_of": dt.date.fromisoformat(upload["as_of"]),
         "fields": list(FIELD_LABELS.items()),
     }
@@ -471,47 +451,42 @@ def _map(request: HttpRequest, token: str, upload: dict[str, Any]) -> HttpRespon
     return redirect("web:import_check", token=token)
 
 
+def _upload_job(access: Access, upload: dict[str, Any]) -> Job | None:
+    """The job that imports (or imported) this pending upload, if one was started."""
+    if not upload.get("job"):
+        return None
+    return Job.objects.filter(company=access.company, pk=upload["job"]).first()
+
+
 def _confirm(
     request: HttpRequest, access: Access, token: str, upload: dict[str, Any]
 ) -> HttpResponse:
-    try:
-        result = receivables_import(
-            company=access.company,
-            path=upload["path"],
-            as_of=dt.date.fromisoformat(upload["as_of"]),
-            partial=upload["partial"],
-            force=request.POST.get("force") == "1",
-            skip_invalid=request.POST.get("skip_invalid") == "1",
-            mapping=upload["mapping"] or None,
-            save_mapping=bool(upload.get("save_mapping")) and bool(upload["mapping"]),
-            user=request.user,
-            source="web",
-        )
-    except ImportRefused as exc:
-        messages.error(request, _("The import was refused: %(reason)s.") % {"reason": exc})
-        upload["refused"] = True
-        _remember(request, token, upload)
-        return redirect("web:import_check", token=token)
-    except ImportRejected as exc:
-        _forget(request, token)
-        messages.error(request, _("The file was rejected: nothing was imported."))
-        return redirect("web:import_detail", pk=exc.import_run.pk)
-    _forget(request, token)
-    run = result.import_run
-    messages.success(
-        request,
-        _(
-            "Imported: %(created)s new, %(updated)s updated, %(closed)s closed, "
-            "%(unchanged)s unchanged."
-        )
-        % {
-            "created": run.created,
-            "updated": run.updated,
-            "closed": run.closed,
-            "unchanged": run.unchanged,
+    """Start the import of the checked file; its job's page follows it. The pending upload
+    remembers the job: while it runs the check page sends there, and if the import is
+    refused as a likely mistake the check page offers to apply it anyway."""
+    job = job_start(
+        company=access.company,
+        user=request.user,
+        kind=JobKind.RECEIVABLES_IMPORT,
+        title=_("Import of %(file)s") % {"file": upload["name"]},
+        function="incassa.jobs.services.receivables_import_job",
+        kwargs={
+            "path": upload["path"],
+            "as_of": upload["as_of"],
+            "partial": upload["partial"],
+            "force": request.POST.get("force") == "1",
+            "skip_invalid": request.POST.get("skip_invalid") == "1",
+            "mapping": upload["mapping"] or None,
+            "save_mapping": bool(upload.get("save_mapping")) and bool(upload["mapping"]),
+            "source": "web",
         },
+        files=[upload["path"]],
+        back_url=reverse("web:import_check", kwargs={"token": token}),
     )
-    return redirect("web:import_detail", pk=run.pk)
+    upload["job"] = job.pk
+    upload.pop("refused", None)
+    _remember(request, token, upload)
+    return redirect("web:job", pk=job.pk)
 
 
 @company_page

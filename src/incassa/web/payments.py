@@ -7,6 +7,10 @@ customer's items oldest first, setting it aside, and undoing a match. The reconc
 page lists the items the bank paid that the ERP's latest snapshot still shows owing more,
 for the accountants.
 
+A statement is imported as a background job (``incassa.jobs``): the upload (or, for a CSV
+export, its check page) starts it and shows the job's page, which follows it and then links
+to the payments and to the import's report. The job removes the stored file when done.
+
 Who: administrators, credit managers and collectors match; administrators and credit
 managers import statements and check the reconciliation; auditors read; sales agents do
 not see the company's bank account.
@@ -28,14 +32,15 @@ from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import path
+from django.urls import path, reverse
 from django.utils.text import get_valid_filename
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from incassa.core.fields import CENT
+from incassa.jobs.models import JobKind
+from incassa.jobs.services import job_start
 from incassa.ledger.models import BankPaidItem, BankPaidStatus, Customer, ImportKind, Role
-from incassa.ledger.services import ImportRejected
 from incassa.payments import selectors, services
 from incassa.payments.models import BankEntry, EntryStatus
 from incassa.payments.statements import StatementError
@@ -161,50 +166,42 @@ def _upload(request: HttpRequest, access: Access, form: StatementUploadForm) -> 
     name = Path(upload.name).name[:200]
     if not _is_structured(data):
         return _store_csv(request, access, name, data, form.cleaned_data["account_iban"])
-    return _run_import(request, access, name, data, mapping=None, account_iban="")
+    folder = _uploads_dir(access) / f"statement-{secrets.token_urlsafe(16)}"
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / (get_valid_filename(name) or "statement")
+    target.write_bytes(data)
+    return _run_import(request, access, name, target, mapping=None, account_iban="")
 
 
 def _run_import(
     request: HttpRequest,
     access: Access,
     name: str,
-    data: bytes,
+    path: Path,
     *,
     mapping: dict[str, str] | None,
     account_iban: str,
     skip_invalid: bool = False,
 ) -> HttpResponse:
-    try:
-        result = services.statement_import(
-            company=access.company,
-            name=name,
-            data=data,
-            mapping=mapping,
-            account_iban=account_iban,
-            skip_invalid=skip_invalid,
-            user=request.user,
-            source=_("web upload"),
-        )
-    except ImportRejected as exc:
-        messages.error(request, str(exc))
-        if exc.import_run is not None and exc.import_run.pk:
-            return redirect("web:import_detail", pk=exc.import_run.pk)
-        return redirect("web:payments")
-    messages.success(
-        request,
-        _(
-            "%(new)s new payments (%(known)s imported before): %(booked)s matched and booked, "
-            "%(proposed)s proposed, %(left)s to match."
-        )
-        % {
-            "new": result.new_credits,
-            "known": result.known_credits,
-            "booked": result.matched,
-            "proposed": result.proposed,
-            "left": result.unmatched,
+    """Start the import of the statement stored at ``path`` and show its job's page."""
+    job = job_start(
+        company=access.company,
+        user=request.user,
+        kind=JobKind.STATEMENT_IMPORT,
+        title=_("Import of the statement %(file)s") % {"file": name},
+        function="incassa.jobs.services.statement_import_job",
+        kwargs={
+            "name": name,
+            "path": str(path),
+            "mapping": mapping,
+            "account_iban": account_iban,
+            "skip_invalid": skip_invalid,
+            "source": _("web upload"),
         },
+        files=[str(path)],
+        back_url=reverse("web:payments"),
     )
-    return redirect("web:payments")
+    return redirect("web:job", pk=job.pk)
 
 
 # --------------------------------------------------------------------------------------
@@ -245,11 +242,11 @@ def _pending(request: HttpRequest, access: Access, token: str) -> dict[str, Any]
     return upload
 
 
-def _forget(request: HttpRequest, token: str) -> None:
+def _forget(request: HttpRequest, token: str, *, keep_file: bool = False) -> None:
     pending = request.session.get(SESSION_STATEMENTS, {})
     upload = pending.pop(token, None)
     request.session[SESSION_STATEMENTS] = pending
-    if upload:
+    if upload and not keep_file:
         shutil.rmtree(Path(upload["path"]).parent, ignore_errors=True)
 
 
@@ -297,12 +294,12 @@ def statement_check(request: HttpRequest, access: Access, token: str) -> HttpRes
                 request,
                 access,
                 name,
-                data,
+                Path(upload["path"]),
                 mapping=mapping or None,
                 account_iban=upload["account_iban"],
                 skip_invalid=request.POST.get("skip_invalid") == "on",
             )
-            _forget(request, token)
+            _forget(request, token, keep_file=True)  # the job reads it, then removes it
             return response
     problem = ""
     read = None

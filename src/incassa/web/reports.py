@@ -8,7 +8,8 @@ The figures aggregate the whole ledger (seconds on a million items), so they are
 ahead and stored (``credit.report_snapshots``): the company's for the default period after
 each import's KPI snapshot, which the page shows when asked for no date; any other date,
 period or scope the first time it is asked for. The page says when they were computed;
-administrators and credit managers may recompute them now (a POST, then back).
+administrators and credit managers may recompute them now: a background job
+(``incassa.jobs``) whose page follows it and leads back to the report.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ from django.utils.translation import gettext_lazy
 from incassa.core.exports import rows_to_csv, rows_to_xlsx
 from incassa.credit.kpis import Scope, default_period_start
 from incassa.credit.report_snapshots import is_stale, kpi_figures, kpi_preset_as_of
+from incassa.jobs.models import JobKind
+from incassa.jobs.services import job_start
 from incassa.ledger.models import Customer, CustomerCategory, Role, SalesAgent
 from incassa.ledger.selectors import AGING_BUCKETS as BUCKET_SPECS
 from incassa.web.customers import Access, DateInput, _base_context, _today, company_page
@@ -190,19 +193,29 @@ def report(request: HttpRequest, access: Access) -> HttpResponse:
 
 
 def _recompute(request: HttpRequest, access: Access, today: dt.date) -> HttpResponse:
-    """Compute the figures shown (date, period and scope in the form's fields) again now,
-    then show the page as it was asked for (its query)."""
+    """Compute the figures shown (date, period and scope in the form's fields) again, in
+    a job whose page leads back to the report as it was asked for (its query)."""
     if access.role not in RECOMPUTING_ROLES:
         raise PermissionDenied(_("Only administrators and credit managers recompute the figures."))
     _form, as_of, start, scope, _name = _asked(request, access, request.POST, today)
     if start > as_of:
         messages.error(request, _("The period must start on or before the date of the report."))
-    else:
-        kpi_figures(
-            company=access.company, as_of=as_of, period_start=start, scope=scope, recompute=True
-        )
-        messages.success(request, _("The figures have been recomputed."))
-    return redirect(request.get_full_path())
+        return redirect(request.get_full_path())
+    job = job_start(
+        company=access.company,
+        user=request.user,
+        kind=JobKind.REPORT_RECOMPUTE,
+        title=_("Credit report as of %(date)s recomputed") % {"date": f"{as_of:%d/%m/%Y}"},
+        function="incassa.jobs.services.report_recompute_job",
+        kwargs={
+            "as_of": as_of.isoformat(),
+            "period_start": start.isoformat(),
+            "scope_kind": scope.kind,
+            "scope_id": scope.id,
+        },
+        back_url=request.get_full_path(),
+    )
+    return redirect("web:job", pk=job.pk)
 
 
 def _export(kind, access, as_of, start, scope_name, figures, rows, aging) -> HttpResponse:
