@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from ninja import NinjaAPI, Router
 from ninja.errors import AuthenticationError, AuthorizationError, HttpError, ValidationError
 
-from incassa.api import activities, agreements, customers, dunning, imports, items
+from incassa.api import activities, agreements, customers, dunning, imports, inbox, items
 from incassa.api.auth import TokenAuth
 from incassa.api.errors import STATUS_CODES, ApiError, error_body, not_found
 
@@ -44,6 +44,7 @@ for router in (
     customers.router,
     items.router,
     imports.router,
+    inbox.router,
     dunning.router,
     activities.router,
     agreements.router,

@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from incassa.credit import selectors as credit
+from incassa.cycle.selectors import stale_notice
 from incassa.dunning import selectors as dunning
 from incassa.ledger.models import Company, Role
 from incassa.ledger.selectors import (
@@ -149,6 +150,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "not_due_amount": figures.open_amount - figures.overdue_amount,
         **_credit_figures(company, today, role, agent_only),
         **_work_figures(company, today, agent_only),
+        # The daily cycle holds the reminders back while the snapshot is not today's.
+        "cycle_stale": stale_notice(company, today) if role != Role.SALES_AGENT else None,
     }
     trend = credit.kpi_trend(company, since=today - dt.timedelta(days=TREND_DAYS))
     context["trend"] = trend
