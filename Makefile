@@ -22,8 +22,8 @@ messages: install
 run: install messages
 	$(BIN)/incassa migrate --noinput
 	$(BIN)/incassa demo-data --if-empty
-	@echo "Serving Incassa on http://$(HOST):$(PORT)/"
-	$(BIN)/incassa runserver $(HOST):$(PORT)
+	@echo "Serving Incassa on http://$(HOST):$(PORT)/ with one background worker"
+	$(BIN)/incassa serve $(HOST):$(PORT)
 
 demo: install messages
 	$(BIN)/incassa migrate --noinput
@@ -46,3 +46,10 @@ bench: install messages
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info
+
+# The production layout on this machine: PostgreSQL, gunicorn behind nginx on
+# http://127.0.0.1:8080/, two workers and the scheduler, demo data loaded once
+# (docs/deployment.md, "Try it locally"). `scripts/production-local stop` stops it all.
+.PHONY: production-local
+production-local: install messages
+	$(BIN)/python scripts/production-local start --demo-data
