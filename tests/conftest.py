@@ -37,6 +37,7 @@ def _mail_and_files(settings, tmp_path):
     settings.PEC_EMAIL_URL = ""
     settings.INCASSA_DELIVERY_JOURNAL = tmp_path / "delivery-journal.jsonl"
     settings.MEDIA_ROOT = tmp_path / "media"
+    settings.INCASSA_INBOX_DIR = tmp_path / "inbox"
     transport.MEMORY_OUTBOX.clear()
     yield
     transport.MEMORY_OUTBOX.clear()

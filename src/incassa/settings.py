@@ -61,6 +61,8 @@ INSTALLED_APPS = [
     "incassa.comms",
     "incassa.credit",
     "incassa.workspace",
+    "incassa.cycle",
+    "incassa.jobs",
     "incassa.web",
     "incassa.audit",
     "ninja",
@@ -198,6 +200,8 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
+    # The worker (run_huey) gives huey's logger a handler of its own: once is enough.
+    "loggers": {"huey": {"propagate": False}},
 }
 
 # Scores and the day's KPIs are computed again after every import (off: only by
@@ -223,12 +227,23 @@ EMAIL_FILE_PATH = VAR_DIR / "mail"
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "incassa@localhost")
 # Every message a server accepted is journalled here before the database is told, so that a
 # crash in between never sends it twice.
-INCASSA_DELIVERY_JOURNAL = Path(
-    os.environ.get("INCASSA_DELIVERY_JOURNAL", VAR_DIR / "delivery-journal.jsonl")
-)
+_journal = os.environ.get("INCASSA_DELIVERY_JOURNAL", str(VAR_DIR / "delivery-journal.jsonl"))
+INCASSA_DELIVERY_JOURNAL = Path(_journal) if _journal else None  # empty: no local journal
+# Several workers deliver one outbox: each claims a batch of messages for a lease; a killed
+# worker's messages are taken over when its lease ends (docs/communications.md).
+INCASSA_DELIVERY_LEASE_SECONDS = float(os.environ.get("INCASSA_DELIVERY_LEASE_SECONDS", "300"))
+INCASSA_DELIVERY_BATCH = int(os.environ.get("INCASSA_DELIVERY_BATCH", "20"))
 # Temporary failures are retried after 5, 10, 20, 40 minutes...; the fifth failure is final.
 INCASSA_RETRY_BACKOFF_SECONDS = int(os.environ.get("INCASSA_RETRY_BACKOFF_SECONDS", "300"))
 INCASSA_MAX_DELIVERY_ATTEMPTS = int(os.environ.get("INCASSA_MAX_DELIVERY_ATTEMPTS", "5"))
+
+# The daily cycle (docs/daily-cycle.md): each company's import inbox is a folder under
+# INCASSA_INBOX_DIR; a file modified in the last INCASSA_INBOX_SETTLE_SECONDS is still being
+# written and waits; a failed stage is tried INCASSA_CYCLE_STAGE_ATTEMPTS times.
+INCASSA_INBOX_DIR = Path(os.environ.get("INCASSA_INBOX_DIR", VAR_DIR / "inbox"))
+INCASSA_INBOX_SETTLE_SECONDS = int(os.environ.get("INCASSA_INBOX_SETTLE_SECONDS", "60"))
+INCASSA_CYCLE_STAGE_ATTEMPTS = int(os.environ.get("INCASSA_CYCLE_STAGE_ATTEMPTS", "3"))
+INCASSA_CYCLE_RETRY_SECONDS = float(os.environ.get("INCASSA_CYCLE_RETRY_SECONDS", "10"))
 
 # What went out (letters, statements, raw emails) and what was uploaded (logos).
 MEDIA_ROOT = Path(os.environ.get("INCASSA_MEDIA_ROOT", VAR_DIR / "media"))

@@ -95,6 +95,8 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ),
     ("POST", "/api/imports"): Operation(MANAGERS, 201, upload=True),
     ("GET", "/api/imports"): Operation(WHOLE_COMPANY, 200),
+    ("POST", "/api/inbox"): Operation(MANAGERS, 201, upload=True),
+    ("GET", "/api/inbox"): Operation(WHOLE_COMPANY, 200),
     ("GET", "/api/imports/{import_id}"): Operation(
         WHOLE_COMPANY, 200, _obj("import_run", "import_id")
     ),

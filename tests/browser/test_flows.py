@@ -71,7 +71,7 @@ def test_a_credit_managers_morning(page, live_server, company, manager, tmp_path
     page.wait_for_url(re.compile(r".*/imports/check/.*"))
     assert "Righe lette" in page.content()
     page.click("button:has-text('Importa')")
-    page.wait_for_url(re.compile(r".*/imports/\d+/"))
+    page.wait_for_url(re.compile(r".*/jobs/\d+/"))
     assert "Importati: 2 nuovi" in page.content()
 
     # The dashboard now shows the items.

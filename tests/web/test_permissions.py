@@ -235,8 +235,12 @@ def _company_objects(company) -> dict[str, Any]:
     strategy = Strategy.objects.get(company=company, code="standard")
     import_run = ImportRun.objects.filter(company=company).latest("id").pk
     entry, bank_paid = _payment_objects(company)
+    cycle_run, inbox_file, job = _operations_objects(company)
     return {
         "import_run": import_run,
+        "cycle_run": cycle_run,
+        "inbox_file": inbox_file,
+        "job": job,
         "entry": entry,
         "bank_paid": bank_paid,
         "strategy": strategy.pk,
@@ -281,6 +285,32 @@ def _payment_objects(company) -> tuple[int, int]:
         flagged_on=ENGINE_ON,
     )
     return BankEntry.objects.get(company=company).pk, watch.pk
+
+
+def _operations_objects(company) -> tuple[int, int, int]:
+    """A run of the daily cycle, a file of the import inbox and a finished background job."""
+    from incassa.cycle.models import CycleRun, InboxFile
+    from incassa.jobs.models import Job, JobKind, JobStatus
+
+    cycle_run = CycleRun.objects.create(
+        company=company, day=ENGINE_ON, trigger="command", status="succeeded"
+    )
+    inbox_file = InboxFile.objects.create(
+        company=company,
+        name="scadenziario.csv",
+        checksum="0" * 64,
+        kind="snapshot",
+        status="done",
+        received_at=NOW,
+    )
+    job = Job.objects.create(
+        company=company,
+        kind=JobKind.REPORT_RECOMPUTE,
+        title="Credit report recomputed",
+        function="incassa.jobs.services.report_recompute_job",
+        status=JobStatus.SUCCEEDED,
+    )
+    return cycle_run.pk, inbox_file.pk, job.pk
 
 
 def pending_statement(client, world: World, role: str) -> str:
@@ -385,6 +415,7 @@ def _mail_and_files(settings, media_root):
     module's folder, which every test must see."""
     settings.MEDIA_ROOT = media_root
     settings.INCASSA_DELIVERY_JOURNAL = media_root / "journal.jsonl"
+    settings.INCASSA_INBOX_DIR = media_root / "inbox"
     for name, value in TEST_SETTINGS.items():
         setattr(settings, name, value)
 
@@ -617,6 +648,32 @@ ROUTES: dict[str, Route] = {
         302,
         None,
         lambda w: {"item": w.of("own", "bank_paid"), "note": "registrato"},
+    ),
+    "web:cycle": Route(
+        "Daily cycle: runs, schedule, inbox, run now",
+        WHOLE_COMPANY,
+        MANAGERS,
+        302,
+        None,
+        lambda w: {
+            "op": "schedule",
+            "enabled": "on",
+            "at": "07:00",
+            "time_zone": "Europe/Rome",
+            "weekdays": ["0", "1", "2", "3", "4"],
+            "skip_non_working": "on",
+        },
+    ),
+    # Nothing to send: an acting role's POST is a bad request.
+    "web:cycle_run": Route(
+        "A run of the daily cycle", WHOLE_COMPANY, ACTING, 400, _obj("cycle_run")
+    ),
+    "web:cycle_inbox_file": Route(
+        "A file of the import inbox", WHOLE_COMPANY, ACTING, 400, _obj("inbox_file")
+    ),
+    "web:jobs": Route("Background jobs: the company's recent ones", MANAGERS, MANAGERS, 400),
+    "web:job": Route(
+        "A background job: its progress and outcome", MANAGERS, MANAGERS, 400, _obj("job")
     ),
     "web:items": Route(
         "Items: list, bulk hold/release/assign, CSV and Excel export",

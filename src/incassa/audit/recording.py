@@ -35,7 +35,7 @@ from incassa.audit.context import current
 from incassa.audit.models import AuditAction, AuditEntry, Source
 
 # The apps whose models are recorded (``api`` when it is installed).
-RECORDED_APPS = ("ledger", "dunning", "comms", "credit", "workspace", "api")
+RECORDED_APPS = ("ledger", "payments", "dunning", "comms", "credit", "workspace", "cycle", "api")
 # Beyond them: who may sign in, with which rights, and the companies' security rules.
 EXTRA_MODELS = ("auth.user", "auth.group", "audit.companysecurity")
 
@@ -51,6 +51,14 @@ EXCLUDED_MODELS: dict[str, str] = {
     "dunning.itemprogress": "the engine's current step of each item, rewritten by each run",
     "dunning.run": "one `engine_run` entry per run",
     "comms.messageitem": "the lines of a message, written with it in bulk",
+    "comms.deliveryreceipt": "the server's acceptance of each message, written by the outbox "
+    "(the `message_sent` entry records it)",
+    "cycle.cyclerun": "the daily cycle's own record of each run, shown on its page",
+    "cycle.cyclestage": "the stages of a run, written as the run goes",
+    "cycle.inboxfile": "the files the inbox received and what became of them, shown on the "
+    "cycle's page (each import has its own entry)",
+    "payments.paymentallocation": "the parts of a payment set against items, written in bulk "
+    "with it (the payment's own entry records who matched it)",
     "credit.scorehistory": "daily scores, recomputed in bulk after every import",
     "credit.itemcriticality": "criticality of each item, recomputed in bulk after every import",
     "credit.kpisnapshot": "daily key figures, recomputed in bulk",

@@ -6,10 +6,12 @@ from incassa.web import (
     agreements,
     company_settings,
     customers,
+    cycle,
     dossier,
     effectiveness,
     imports,
     items,
+    jobs,
     message_templates,
     payments,
     reports,
@@ -42,6 +44,8 @@ urlpatterns = [
     path("", include(message_templates.urlpatterns)),
     path("", include(reports.urlpatterns)),
     path("", include(company_settings.urlpatterns)),
+    path("", include(jobs.urlpatterns)),
+    path("", include(cycle.urlpatterns)),
 ]
 
 # `make run` starts `runserver` with DEBUG off, where Django serves no static files and the
