@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from incassa.credit.models import ReportKind, ReportSnapshot
 from incassa.dunning.models import ActionStatus, ItemProgress, Step
+from incassa.jobs.models import Job, JobStatus
 from incassa.ledger.models import Role
 from incassa.workspace.report_snapshots import effectiveness_snapshot_take
 from tests.factories import CompanyFactory, CustomerFactory, ImportRunFactory, action_with_items
@@ -149,19 +150,25 @@ def test_older_figures_are_shown_as_stale(client, ledger):
         (Role.SALES_AGENT, 403),
     ],
 )
-def test_who_may_recompute(client, ledger, role, status):
+def test_who_may_recompute(client, ledger, role, status, django_capture_on_commit_callbacks):
     stored = effectiveness_snapshot_take(company=ledger, today=D(2026, 4, 28))
     logged_in(client, ledger, role, language="en")
-    response = client.post(URL, {"recompute": "1"})
+    # A background job, run (the queue being immediate under the tests) at commit.
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(URL, {"recompute": "1"})
     assert response.status_code == status
     if status == 302:
-        assert response.url == URL
+        job = Job.objects.get()
+        assert response.url == reverse("web:job", args=[job.pk])
+        assert job.status == JobStatus.SUCCEEDED
         # Recomputed as of today: the default period up to 30/04, now the newest.
         newest = ReportSnapshot.objects.filter(kind=ReportKind.EFFECTIVENESS).latest("as_of")
         assert (newest.key, newest.as_of) == ("2026-01-31|2026-04-30", D(2026, 4, 30))
-        assert "The figures have been recomputed." in get(client, URL)
+        # The job's page leads back to the page.
+        assert f'href="{URL}">' in get(client, response.url)
     else:
         assert ReportSnapshot.objects.get() == stored
+        assert not Job.objects.exists()
 
 
 @pytest.mark.parametrize(
@@ -178,7 +185,7 @@ def test_the_button_is_offered_to_who_may_use_it(client, ledger, role, offered):
     assert ("Recompute now" in get(client, URL)) is offered
 
 
-def test_recompute_a_chosen_period(client, ledger):
+def test_recompute_a_chosen_period(client, ledger, django_capture_on_commit_callbacks):
     logged_in(client, ledger, Role.CREDIT_MANAGER, language="en")
     html = get(client, URL, {"from": "2026-02-02", "to": "2026-04-30"})
     assert '<input type="hidden" name="from" value="2026-02-02">' in html
@@ -186,8 +193,9 @@ def test_recompute_a_chosen_period(client, ledger):
     ReportSnapshot.objects.filter(pk=stored.pk).update(
         computed_at=stored.computed_at - dt.timedelta(days=1)
     )
-    response = client.post(URL, {"from": "2026-02-02", "to": "2026-04-30", "recompute": "1"})
-    assert response.url == f"{URL}?from=2026-02-02&to=2026-04-30"
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(URL, {"from": "2026-02-02", "to": "2026-04-30", "recompute": "1"})
+    assert Job.objects.get().back_url == f"{URL}?from=2026-02-02&to=2026-04-30"
     stored.refresh_from_db()
     assert stored.computed_at == timezone.now()
 

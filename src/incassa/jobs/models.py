@@ -34,6 +34,7 @@ class JobKind(models.TextChoices):
     EINVOICES_IMPORT = "einvoices_import", _("E-invoices import")
     STATEMENT_IMPORT = "statement_import", _("Bank statement import")
     REPORT_RECOMPUTE = "report_recompute", _("Credit report recompute")
+    EFFECTIVENESS_RECOMPUTE = "effectiveness_recompute", _("Effectiveness recompute")
 
 
 class Job(models.Model):

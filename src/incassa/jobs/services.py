@@ -530,3 +530,19 @@ def report_recompute_job(
         recompute=True,
     )
     return {"snapshot": stored.snapshot.pk if stored.snapshot else None}
+
+
+def effectiveness_recompute_job(
+    *, company: Company, today: str, start: str | None, end: str | None
+) -> dict[str, Any]:
+    """What each step, channel and strategy brought in, computed again
+    (``workspace.report_snapshots.effectiveness_snapshot_take``)."""
+    from incassa.workspace.report_snapshots import effectiveness_snapshot_take
+
+    effectiveness_snapshot_take(
+        company=company,
+        today=dt.date.fromisoformat(today),
+        start=dt.date.fromisoformat(start) if start else None,
+        end=dt.date.fromisoformat(end) if end else None,
+    )
+    return {}

@@ -5,7 +5,8 @@ Thin like the other pages: parse the period, ask ``workspace.report_snapshots`` 
 stored report (computed after the day's key figures are kept, seconds on a million items),
 render it with the moment it was computed. The page measures the company's collection
 process, so every role sees it but sales agents, who see only their own customers (403 for
-them). Administrators and credit managers may recompute it now (a POST, then back).
+them). Administrators and credit managers may recompute it now: a background job whose page
+leads back here.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import pgettext_lazy
 
 from incassa.credit.report_snapshots import is_stale
+from incassa.jobs.models import JobKind
+from incassa.jobs.services import job_start
 from incassa.ledger.models import Role
 from incassa.web.customers import (
     Access,
@@ -34,7 +37,7 @@ from incassa.web.customers import (
     company_page,
 )
 from incassa.workspace import effectiveness as eff
-from incassa.workspace.report_snapshots import effectiveness_figures, effectiveness_snapshot_take
+from incassa.workspace.report_snapshots import effectiveness_figures
 
 # The longest list of customers a page shows; the command lists them all.
 NOT_WORKING_SHOWN = 100
@@ -131,12 +134,24 @@ def _recompute(request: HttpRequest, access: Access, today: dt.date) -> HttpResp
         )
     asked = period(request, today, request.POST)
     start, end = asked if asked else (None, None)
-    effectiveness_snapshot_take(company=access.company, today=today, start=start, end=end)
-    messages.success(request, _("The figures have been recomputed."))
     url = reverse("web:effectiveness")
     if asked:
         url += "?" + urlencode({"from": asked[0].isoformat(), "to": asked[1].isoformat()})
-    return redirect(url)
+    # Seconds on a large ledger: a background job, whose page leads back here.
+    job = job_start(
+        company=access.company,
+        user=request.user,
+        kind=JobKind.EFFECTIVENESS_RECOMPUTE,
+        title=_("Effectiveness recomputed"),
+        function="incassa.jobs.services.effectiveness_recompute_job",
+        kwargs={
+            "today": today.isoformat(),
+            "start": start.isoformat() if start else None,
+            "end": end.isoformat() if end else None,
+        },
+        back_url=url,
+    )
+    return redirect("web:job", pk=job.pk)
 
 
 urlpatterns = [path("effectiveness/", effectiveness, name="effectiveness")]
