@@ -415,3 +415,15 @@ def test_collectors_read_the_reconciliation_only(client, company, ledger):
 )
 def test_amounts_typed_in_the_split_form(text, expected):
     assert _amount(text) == expected
+
+
+def test_the_list_pages_keep_the_tab(client, company, ledger):
+    client = logged_in(client, company, language="en")
+    bianchi = imported(client, ledger)[1]
+    # 50 payments a page: 60 waiting payments (the imported one and 59 copies) are 2 pages.
+    for n in range(59):
+        bianchi.pk = None
+        bianchi.key = f"copy-{n}"
+        bianchi.save()
+    page = get(client, LIST, {"tab": "review"})
+    assert 'href="?tab=review&amp;page=2"' in page and "Page 1 of 2" in page
