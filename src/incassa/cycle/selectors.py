@@ -241,6 +241,7 @@ def recent_inbox_files(company: Company, *, limit: int = 20) -> list[InboxFile]:
     return list(
         InboxFile.objects.filter(company=company)
         .select_related("import_run")
+        .defer("import_run__report", "report")  # the list shows neither
         .order_by("-received_at", "-id")[:limit]
     )
 

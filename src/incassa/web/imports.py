@@ -255,7 +255,12 @@ def import_list(request: HttpRequest, access: Access) -> HttpResponse:
                 return _store_upload(request, access, form)
         else:
             return HttpResponseBadRequest(_("Unknown operation."))
-    runs = ImportRun.objects.filter(company=access.company).select_related("imported_by")
+    # The reports (up to 150 KB of JSON each) are for the detail page, not for the list.
+    runs = (
+        ImportRun.objects.filter(company=access.company)
+        .select_related("imported_by")
+        .defer("report")
+    )
     page = Paginator(runs.order_by("-started_at", "-id"), HISTORY_PAGE_SIZE).get_page(
         request.GET.get("page")
     )
