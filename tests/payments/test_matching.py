@@ -258,6 +258,18 @@ def test_installments_of_one_invoice_with_equal_amounts_pay_the_earliest_at_once
     assert "ambiguous" not in m.codes
 
 
+def test_unequal_installments_of_one_invoice_stay_for_review():
+    # FT 500 owes 1.000,00 (due 28/02) and 500,00 (due 31/03): 500,00 may be the second
+    # installment or half of the first, a partial payment. Not sure enough to book.
+    items = [
+        item(1, "rossi", "FT 500", "500.00", due=(2026, 3, 31)),
+        item(2, "rossi", "FT 500", "1000.00", due=(2026, 2, 28)),
+    ]
+    m = match_credit(credit("500.00", text="fattura 500"), items, PAYERS)
+    assert m.confidence < Confidence.HIGH
+    assert "earliest_installment" not in m.codes
+
+
 def test_equal_installments_of_two_invoices_stay_for_review():
     # FT 500 and FT 501 each owe 100.00 and both are quoted: which one was paid is a choice.
     items = [

@@ -493,10 +493,12 @@ class Matcher:
             # note) leaves open which one was meant.
             # Installments of one document owing the same amount are interchangeable: the
             # payment settles the earliest due, as any accountant would book it.
+            quoted = groups[cust]
             installments = (
                 len(groups) == 1
-                and all(len(items) == 1 for _c, items in solutions)
-                and len({i.document_number for i in groups[cust]}) == 1
+                and len(quoted) > 1
+                and len({i.document_number for i in quoted}) == 1
+                and {_cents(i.open_amount) for i in quoted} == {cents}
             )
             if len(solutions) == 1 and exhaustive and full and not conflict:
                 confidence = Confidence.HIGH if not _loose(groups[cust]) else Confidence.MEDIUM
