@@ -106,6 +106,15 @@ class StatementImportResult:
         }
 
 
+def is_structured_statement(data: bytes) -> bool:
+    """Whether a file is camt XML or MT940 (read as such), rather than a CSV export (which
+    needs its columns checked): the one rule the import and the upload page both follow."""
+    head = data[:8192].lstrip(b"\xef\xbb\xbf \t\r\n")
+    return head.startswith((b"<", b"\xff\xfe", b"\xfe\xff", b"{1:")) or bool(
+        re.search(rb"(?m)^:20:", head)
+    )
+
+
 def read_statement_file(
     name: str,
     data: bytes,
@@ -119,8 +128,7 @@ def read_statement_file(
     read as a CSV export with the column mapping. Raises ``StatementError`` for a file that
     cannot be read.
     """
-    head = data[:8192].lstrip(b"\xef\xbb\xbf \t\r\n")
-    if head.startswith((b"<", b"\xff\xfe", b"\xfe\xff", b"{1:")) or re.search(rb"(?m)^:20:", head):
+    if is_structured_statement(data):
         return statements.read_statements(name, data), []
     read = statements_csv.read_csv_statement(name, data, mapping=mapping, account_iban=account_iban)
     return ([read.statement] if read.statement is not None else []), list(read.errors)

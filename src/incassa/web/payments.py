@@ -155,16 +155,11 @@ def payment_list(request: HttpRequest, access: Access) -> HttpResponse:
     return render(request, "web/payments.html", context, status=400 if form.errors else 200)
 
 
-def _is_structured(data: bytes) -> bool:
-    head = data[:8192].lstrip(b"\xef\xbb\xbf \t\r\n")
-    return head.startswith((b"<", b"\xff\xfe", b"\xfe\xff", b"{1:")) or b":20:" in head[:200]
-
-
 def _upload(request: HttpRequest, access: Access, form: StatementUploadForm) -> HttpResponse:
     upload = form.cleaned_data["file"]
     data = b"".join(upload.chunks())
     name = Path(upload.name).name[:200]
-    if not _is_structured(data):
+    if not services.is_structured_statement(data):
         return _store_csv(request, access, name, data, form.cleaned_data["account_iban"])
     folder = _uploads_dir(access) / f"statement-{secrets.token_urlsafe(16)}"
     folder.mkdir(parents=True, exist_ok=True)
