@@ -309,8 +309,13 @@ def test_a_worker_killed_mid_delivery_loses_and_duplicates_nothing(
         "SELECT COUNT(*) FROM comms_message WHERE status = 'sending' AND claimed_by = ?",
         (claimed_by,),
     )
-    # Messages 3 to 20 are left "sending" under the dead worker's lease: 20 - 2 = 18.
-    assert held == 18
+    # The whole batch (messages 1 to 20) is left "sending" under the dead worker's lease:
+    # a batch is marked sent when it ends, and this one never ended. Messages 1 and 2 have
+    # their receipts, committed as the server accepted each.
+    assert held == 20
+    assert shared_db.fetch_one(
+        "SELECT COUNT(*) FROM comms_deliveryreceipt WHERE worker = ?", (claimed_by,)
+    ) == (2,)
 
     # Three others deliver the rest at once (messages 21-60; also the dead worker's, if
     # its lease has ended meanwhile); a worker restarted after the lease surely ended
@@ -323,8 +328,10 @@ def test_a_worker_killed_mid_delivery_loses_and_duplicates_nothing(
     shared_db.take_back()
 
     assert_each_received_once(handler, messages)
-    # 60 messages, of which the killed worker had sent 2: the others sent 58.
-    assert sum(r["sent"] for r in results) == 58
+    # 60 messages, of which the killed worker had sent 2: the others sent 58, and marked
+    # those 2 sent from their receipts without sending them again.
+    assert sum(r["sent"] for r in results) == 60
+    assert sum(r["duplicates_avoided"] for r in results) == 2
     assert set(Message.objects.values_list("status", flat=True)) == {MessageStatus.SENT}
     receipts = dict(DeliveryReceipt.objects.values_list("message_id", "worker"))
     assert len(receipts) == 60

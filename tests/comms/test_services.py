@@ -258,12 +258,13 @@ def test_a_permanent_failure_fails_at_once_with_the_servers_answer(reminder, com
 
 
 def test_a_crash_after_the_server_accepted_never_sends_twice(reminder, company, smtp, monkeypatch):
-    real = services.action_status_set
+    real = services.actions_status_set
 
     def crash(*args, **kwargs):
         raise RuntimeError("power cut after the server said 250")
 
-    monkeypatch.setattr(services, "action_status_set", crash)
+    # Marking the batch sent fails: the receipt was committed before, on its own.
+    monkeypatch.setattr(services, "actions_status_set", crash)
     with pytest.raises(RuntimeError):
         services.outbox_deliver(company=company, today=TODAY, now=NOW)
     assert len(smtp.received) == 1
@@ -273,7 +274,7 @@ def test_a_crash_after_the_server_accepted_never_sends_twice(reminder, company, 
     # ...but the server's acceptance was committed on its own before.
     assert message.receipt.response.startswith("250")
 
-    monkeypatch.setattr(services, "action_status_set", real)
+    monkeypatch.setattr(services, "actions_status_set", real)
     result = services.outbox_deliver(company=company, today=TODAY, now=NOW)
     # The retry finds the receipt and sends nothing.
     assert (result.sent, result.duplicates_avoided) == (1, 1)

@@ -498,6 +498,33 @@ def _message_after_save(
         )
 
 
+def messages_sent(messages: Iterable[Any], using: str = "default") -> int:
+    """The ``message_sent`` entries of messages the outbox marked sent in bulk (an update
+    that sends no signals): the same entries one by one saving would write, in one insert."""
+    context = current()
+    user = context.acting_user()
+    source = _automatic_source(Source.ENGINE)
+    entries = [
+        AuditEntry(
+            user_id=getattr(user, "pk", None),
+            username=_username(user)[:150],
+            company_id=message.company_id,
+            action=AuditAction.MESSAGE_SENT,
+            object_type=message._meta.label_lower,
+            object_id=str(message.pk),
+            object_repr=_repr(message)[:200],
+            before=None,
+            after={name: plain(getattr(message, name)) for name in MESSAGE_FIELDS},
+            source=source,
+            request_id=context.request_id,
+            ip=context.ip,
+        )
+        for message in messages
+    ]
+    AuditEntry.objects.using(using).bulk_create(entries)
+    return len(entries)
+
+
 def _logged_out(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
     if user is not None:
         record(action=AuditAction.LOGOUT, obj=user, user=user)

@@ -14,12 +14,14 @@ paragraph of their own and come out as an aligned text table or an HTML table.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+import jinja2
 from django.utils import translation
 from django.utils.translation import gettext as _
 from jinja2 import StrictUndefined, TemplateError, TemplateRuntimeError
@@ -128,6 +130,14 @@ def _environment(*, html: bool) -> ImmutableSandboxedEnvironment:
 
 _TEXT_ENV = _environment(html=False)
 _HTML_ENV = _environment(html=True)
+
+
+@functools.lru_cache(maxsize=512)
+def _compiled(html: bool, source: str) -> jinja2.Template:
+    """A template's source compiled once: the outbox renders the same few texts thousands
+    of times a day, and compiling costs more than rendering. The source is the key, so an
+    edited template is compiled anew."""
+    return (_HTML_ENV if html else _TEXT_ENV).from_string(source)
 
 
 # --------------------------------------------------------------------------------------
@@ -302,9 +312,9 @@ def render(subject: str, body: str, facts: MessageFacts) -> Rendered:
     try:
         with translation.override(facts.language):
             text_vars = variables(facts, html=False)
-            subject_text = _SPACES.sub(" ", _TEXT_ENV.from_string(subject).render(text_vars))
-            text = _TEXT_ENV.from_string(body).render(text_vars).strip() + "\n"
-            html_body = _HTML_ENV.from_string(body).render(variables(facts, html=True))
+            subject_text = _SPACES.sub(" ", _compiled(False, subject).render(text_vars))
+            text = _compiled(False, body).render(text_vars).strip() + "\n"
+            html_body = _compiled(True, body).render(variables(facts, html=True))
     except TemplateError:
         raise
     except Exception as exc:  # 1 // 0 on a real customer's data, say

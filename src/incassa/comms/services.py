@@ -33,8 +33,10 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from jinja2 import TemplateError
 
+from incassa.audit import recording as audit_recording
 from incassa.comms import accounts, documents, rendering, selectors, transport
 from incassa.comms.defaults import default_templates
+from incassa.comms.interest import RateTable
 from incassa.comms.models import (
     ELECTRONIC_MEDIA,
     DeliveryReceipt,
@@ -57,7 +59,7 @@ from incassa.dunning.models import (
     ItemStepStatus,
     Step,
 )
-from incassa.dunning.services import action_status_set
+from incassa.dunning.services import action_status_set, actions_status_set
 from incassa.ledger.models import Company, Customer, Receivable, ReceivableStatus
 
 logger = logging.getLogger(__name__)
@@ -278,9 +280,12 @@ def draft(
     claims_interest: bool = False,
     letter_template: MessageTemplate | None = None,
     with_pdf: bool = True,
+    letterhead: documents.Letterhead | None = None,
+    rates: RateTable | None = None,
 ) -> Draft:
     """Render a message (and its PDF, unless ``with_pdf`` is False: a preview that only
-    links to the PDF spares WeasyPrint's tenth of a second) without storing anything."""
+    links to the PDF spares the rendering) without storing anything. ``letterhead`` and
+    ``rates``, when given, spare reading them again for every message of a run."""
     if template is None:
         raise CommsError(_("No template for this step: install the default texts."))
     facts = selectors.message_facts(
@@ -293,6 +298,7 @@ def draft(
         operator=operator,
         reference_number=reference_number,
         claims_interest=claims_interest,
+        rates=rates,
     )
     try:
         rendered = rendering.render(template.subject, template.body, facts)
@@ -300,7 +306,7 @@ def draft(
         raise CommsError(
             _("The template %(name)s does not render: %(error)s") % {"name": template, "error": exc}
         ) from exc
-    letterhead = company_letterhead(company)
+    letterhead = letterhead or company_letterhead(company)
     payment = _payment(company, facts)
     with translation.override(language):
         if medium in ELECTRONIC_MEDIA and medium != Medium.PEC:
@@ -390,10 +396,52 @@ def _ready_actions() -> Q:
     )
 
 
-def message_prepare(*, action: Action, today: dt.date, user: Any = None) -> Message | None:
+class Preparation:
+    """What every message of one company's preparation run shares, read once for the run
+    rather than once per message: the interest rates, the letterhead, the templates and
+    their current versions, the senders. A run lasts minutes at most, so a template edited
+    meanwhile is picked up by the next run."""
+
+    def __init__(self, company: Company) -> None:
+        self.company = company
+        self.rates = selectors.rate_table()
+        self._letterhead: documents.Letterhead | None = None
+        self._templates: dict[tuple[str, str, str], MessageTemplate | None] = {}
+        self._versions: dict[int, TemplateVersion] = {}
+        self._senders: dict[str, accounts.Sender] = {}
+
+    @property
+    def letterhead(self) -> documents.Letterhead:
+        if self._letterhead is None:
+            self._letterhead = company_letterhead(self.company)
+        return self._letterhead
+
+    def template(self, code: str, kind: str, language: str) -> MessageTemplate | None:
+        key = (code, kind, language)
+        if key not in self._templates:
+            self._templates[key] = selectors.template_for(
+                company=self.company, code=code, kind=kind, language=language
+            )
+        return self._templates[key]
+
+    def version(self, template: MessageTemplate) -> TemplateVersion:
+        if template.pk not in self._versions:
+            self._versions[template.pk] = _current_version(template)
+        return self._versions[template.pk]
+
+    def sender(self, medium: str) -> accounts.Sender:
+        if medium not in self._senders:
+            self._senders[medium] = accounts.sender_for(self.company, medium)
+        return self._senders[medium]
+
+
+def message_prepare(
+    *, action: Action, today: dt.date, user: Any = None, run: Preparation | None = None
+) -> Message | None:
     """Write the message of an action once, exactly as it will go out. Returns the live
     message (an existing one is returned unchanged), or None when the action has nothing
-    left to say (its items were paid: it is cancelled) or cannot reach anyone."""
+    left to say (its items were paid: it is cancelled) or cannot reach anyone. ``run``
+    shares what a batch of messages of one company reads once."""
     with transaction.atomic():
         action = (
             Action.objects.select_for_update(of=("self",))
@@ -416,6 +464,8 @@ def message_prepare(*, action: Action, today: dt.date, user: Any = None) -> Mess
             )
             return None
         customer, company = action.customer, action.company
+        if run is None or run.company.pk != company.pk:
+            run = Preparation(company)
         medium, recipients, note = _medium(action, customer)
         if medium in ELECTRONIC_MEDIA and not recipients:
             action_status_set(action, ActionStatus.CANCELLED, note="no recipient address")
@@ -431,13 +481,9 @@ def message_prepare(*, action: Action, today: dt.date, user: Any = None) -> Mess
         )
         kind = TemplateKind.EMAIL if medium in ELECTRONIC_MEDIA else TemplateKind.LETTER
         code = _template_code(action)
-        template = selectors.template_for(company=company, code=code, kind=kind, language=language)
+        template = run.template(code, kind, language)
         letter_template = (
-            selectors.template_for(
-                company=company, code=code, kind=TemplateKind.LETTER, language=language
-            )
-            if medium == Medium.PEC
-            else None
+            run.template(code, TemplateKind.LETTER, language) if medium == Medium.PEC else None
         )
         message = Message(
             company=company,
@@ -462,8 +508,10 @@ def message_prepare(*, action: Action, today: dt.date, user: Any = None) -> Mess
             reference_number=message.pk,
             claims_interest=action.channel == Channel.REGISTERED_LETTER,
             letter_template=letter_template,
+            letterhead=run.letterhead,
+            rates=run.rates,
         )
-        _store(message, result, action=action)
+        _store(message, result, action=action, run=run)
     return message
 
 
@@ -477,15 +525,18 @@ def message_id_for(message: Message) -> str:
     return f"<incassa-{message.uuid.hex}@{settings.INCASSA_MAIL_DOMAIN}>"
 
 
-def _sender(company: Company, medium: str) -> str:
+def _sender(company: Company, medium: str, run: Preparation | None = None) -> str:
     """The From of a message: the company's own account's sender, else as before."""
-    sender = accounts.sender_for(company, medium)
+    sender = run.sender(medium) if run else accounts.sender_for(company, medium)
     return formataddr((sender.name, sender.address)) if sender.name else sender.address
 
 
-def _store(message: Message, result: Draft, *, action: Action | None) -> None:
+def _store(
+    message: Message, result: Draft, *, action: Action | None, run: Preparation | None = None
+) -> None:
+    run = run or Preparation(message.company)
     facts = result.facts
-    message.template_version = _current_version(result.template) if result.template else None
+    message.template_version = run.version(result.template) if result.template else None
     message.subject = result.subject[:500]
     message.body_text = result.text
     message.body_html = result.html
@@ -503,8 +554,8 @@ def _store(message: Message, result: Draft, *, action: Action | None) -> None:
     if result.medium in ELECTRONIC_MEDIA:
         company = message.company
         message.message_id = message_id_for(message)
-        message.sender = _sender(company, result.medium)
-        message.reply_to = accounts.sender_for(company, result.medium).reply_to
+        message.sender = _sender(company, result.medium, run)
+        message.reply_to = run.sender(result.medium).reply_to
         email = EmailMultiAlternatives(
             subject=message.subject,
             body=result.text,
@@ -564,12 +615,13 @@ def messages_prepare(
         .order_by("id")
     )
     pec_ready = accounts.has_account(company, "pec")
+    run = Preparation(company)
     for action in actions:
         medium, _recipients, _note = _medium_quick(action, pec_ready)
         if (medium in ELECTRONIC_MEDIA) == paper:
             continue
         try:
-            message = message_prepare(action=action, today=today, user=user)
+            message = message_prepare(action=action, today=today, user=user, run=run)
         except Exception as exc:  # one customer's problem must not hold back the others
             logger.exception("preparing the message of action %s", action.pk)
             result.errors.append(f"{action.customer.code}: {exc}")
@@ -692,6 +744,8 @@ def outbox_deliver(
             if not batch:
                 break
             unfinished = [pk for pk, _medium in batch]
+            changed = _items_changed(unfinished)
+            accepted: list[_Accepted] = []
             try:
                 for index, (pk, medium) in enumerate(batch):
                     if index and not claim.has_time_for_another():
@@ -700,14 +754,30 @@ def outbox_deliver(
                     sender = _transport_for(company, medium, transports, journal, result)
                     if sender is None:
                         continue  # no usable account: handed back, waiting in the queue
-                    _deliver_one(pk, sender, claim=claim, now=now, today=today, result=result)
+                    _deliver_one(
+                        pk,
+                        sender,
+                        claim=claim,
+                        now=now,
+                        today=today,
+                        result=result,
+                        changed=changed,
+                        accepted=accepted,
+                    )
                     unfinished.remove(pk)
             finally:
-                # Also on an exception: what this worker no longer handles is handed back
-                # at once rather than when the lease ends. Even the message it was sending:
-                # whoever takes it looks for its receipt (and the local journal) first, as
-                # after the lease; handing it back sooner risks nothing more.
-                _release(unfinished, claim)
+                # Also on an exception: what the server accepted is marked sent (its
+                # receipts are written already), and what this worker no longer handles is
+                # handed back at once rather than when the lease ends. Even the message it
+                # was sending: whoever takes it looks for its receipt (and the local
+                # journal) first, as after the lease; handing it back sooner risks nothing.
+                try:
+                    _sent(accepted, claim=claim, result=result)
+                except BaseException:
+                    unfinished.extend(item.message.pk for item in accepted)
+                    raise
+                finally:
+                    _release(unfinished, claim)
     finally:
         for sender in transports.values():
             if sender is not None:
@@ -850,40 +920,71 @@ def _begin(pk: int, claim: Claim) -> tuple[Message | None, str | None]:
         message = (
             Message.objects.select_for_update(of=("self",))
             .filter(claim.held(), pk=pk)
-            .select_related("action")
+            .select_related("action", "customer")
             .first()
         )
         if message is None:
             return None, None
+        # Updates rather than saves: the outbox's own moves are summarised by the
+        # ``message_sent`` entry (audit.recording.PERSON_ONLY_MODELS).
         message.attempts += 1
-        message.save(update_fields=["attempts"])
+        Message.objects.filter(pk=pk).update(attempts=message.attempts)
         action = message.action
         if action is not None and action.status in {ActionStatus.CREATED, ActionStatus.APPROVED}:
             action.status = ActionStatus.SENDING
             action.attempts = message.attempts
-            action.save(update_fields=["status", "attempts"])
+            Action.objects.filter(pk=action.pk).update(
+                status=action.status, attempts=action.attempts
+            )
         accepted = (
             DeliveryReceipt.objects.filter(message_id=pk).values_list("response", flat=True).first()
         )
     return message, accepted
 
 
-def _still_wanted(message: Message) -> bool:
-    """The action may have been cancelled or rejected, or an item paid, since the message
-    was written: a reminder for something already paid must not go out."""
-    action = message.action
-    if action is None:
-        return True
-    action.refresh_from_db(fields=["status"])
-    if action.status in {ActionStatus.CANCELLED, ActionStatus.REJECTED}:
-        return False
-    listed = dict(message.items.values_list("receivable_id", "open_amount"))
+def _items_changed(pks: list[int]) -> set[int]:
+    """The messages of a batch whose items changed since they were written (one was paid,
+    or its open amount moved): a reminder for something already paid must not go out. Two
+    queries for the whole batch."""
+    listed: dict[int, dict[int, Any]] = {pk: {} for pk in pks}
+    for message_id, receivable_id, amount in MessageItem.objects.filter(
+        message_id__in=pks
+    ).values_list("message_id", "receivable_id", "open_amount"):
+        listed[message_id][receivable_id] = amount
+    receivables = {pk for items in listed.values() for pk in items}
     current = dict(
-        Receivable.objects.filter(pk__in=listed, status=ReceivableStatus.OPEN).values_list(
+        Receivable.objects.filter(pk__in=receivables, status=ReceivableStatus.OPEN).values_list(
             "id", "open_amount"
         )
     )
-    return current == listed
+    return {
+        pk
+        for pk, items in listed.items()
+        if {r: current[r] for r in items if r in current} != items
+    }
+
+
+def _still_wanted(message: Message, changed: set[int] | None = None) -> bool:
+    """The action may have been cancelled or rejected (``_begin`` has just read it), or an
+    item paid, since the message was written."""
+    action = message.action
+    if action is None:
+        return True
+    if action.status in {ActionStatus.CANCELLED, ActionStatus.REJECTED}:
+        return False
+    if changed is None:
+        changed = _items_changed([message.pk])
+    return message.pk not in changed
+
+
+@dataclass(frozen=True)
+class _Accepted:
+    """A message the server accepted (its receipt committed), to be marked sent."""
+
+    message: Message
+    response: str
+    at: dt.datetime
+    duplicate: bool
 
 
 def _deliver_one(
@@ -894,35 +995,46 @@ def _deliver_one(
     now: dt.datetime,
     today: dt.date,
     result: DeliveryResult,
+    changed: set[int] | None = None,
+    accepted: list[_Accepted] | None = None,
 ) -> None:
-    message, accepted = _begin(pk, claim)
+    """Send one claimed message. What the server accepted is added to ``accepted``, which
+    the caller marks sent with the rest of its batch (one transaction for the batch); the
+    receipt, committed before, is what guarantees it is never sent again. Without
+    ``accepted`` it is marked sent at once."""
+    message, receipt = _begin(pk, claim)
     if message is None:
         return
     if message.attempts > 1:
         result.retried += 1
-    if accepted is not None:
+    done = accepted if accepted is not None else []
+    if receipt is not None:
         # A worker died after the server accepted the message and before it could say so:
         # the receipt it left is enough, nothing is sent again.
-        _sent(message, accepted, claim=claim, result=result, duplicate=True)
-        return
-    journalled = sender.journal.accepted(message.message_id) if sender.journal else None
-    if journalled is None and not _still_wanted(message):
-        _withdraw(message, claim=claim, today=today, result=result)
-        return
-    try:
-        with message.raw.open("rb") as handle:
-            raw = handle.read()
-        response = sender.send(
-            sender=_envelope_address(message.sender),
-            recipients=message.recipient_list,
-            message=raw,
-            message_id=message.message_id,
+        done.append(_Accepted(message, receipt, timezone.now(), duplicate=True))
+    else:
+        journalled = sender.journal.accepted(message.message_id) if sender.journal else None
+        if journalled is None and not _still_wanted(message, changed):
+            _withdraw(message, claim=claim, today=today, result=result)
+            return
+        try:
+            with message.raw.open("rb") as handle:
+                raw = handle.read()
+            response = sender.send(
+                sender=_envelope_address(message.sender),
+                recipients=message.recipient_list,
+                message=raw,
+                message_id=message.message_id,
+            )
+        except transport.DeliveryError as exc:
+            _failed(message, exc, claim=claim, now=now, result=result)
+            return
+        _record_receipt(message, response, claim)
+        done.append(
+            _Accepted(message, response, timezone.now(), duplicate=sender.last_was_duplicate)
         )
-    except transport.DeliveryError as exc:
-        _failed(message, exc, claim=claim, now=now, result=result)
-        return
-    _record_receipt(message, response, claim)
-    _sent(message, response, claim=claim, result=result, duplicate=sender.last_was_duplicate)
+    if accepted is None:
+        _sent(done, claim=claim, result=result)
 
 
 def _record_receipt(message: Message, response: str, claim: Claim) -> None:
@@ -952,32 +1064,52 @@ def _record_receipt(message: Message, response: str, claim: Claim) -> None:
         )
 
 
-def _sent(
-    message: Message, response: str, *, claim: Claim, result: DeliveryResult, duplicate: bool
-) -> None:
+def _sent(accepted: list[_Accepted], *, claim: Claim, result: DeliveryResult) -> None:
+    """Mark accepted messages sent, with their actions and item steps and their audit
+    entries, in one transaction: a handful of statements for a batch instead of a handful
+    per message. A message whose lease this worker lost is left to the worker that took
+    it, which finds its receipt."""
+    if not accepted:
+        return
     with transaction.atomic():
-        if not _still_held(message.pk, claim):
-            logger.warning(
-                "message %s was sent after its lease ended (%s): another worker records it",
-                message.pk,
-                claim.until,
-            )
-            return
-        message.status = MessageStatus.SENT
-        message.sent_at = timezone.now()
-        message.last_response = response[:2000]
-        message.next_attempt_at = None
-        message.claimed_until = None
-        message.save(
-            update_fields=["status", "sent_at", "last_response", "next_attempt_at", "claimed_until"]
+        held = set(
+            Message.objects.select_for_update()
+            .filter(claim.held(), pk__in=[a.message.pk for a in accepted])
+            .values_list("pk", flat=True)
         )
-        if message.action is not None:
-            action_status_set(
-                message.action, ActionStatus.SENT, sent_at=message.sent_at, last_error=""
-            )
-    result.sent += 1
-    if duplicate:
-        result.duplicates_avoided += 1
+        sent: list[_Accepted] = []
+        for item in accepted:
+            if item.message.pk not in held:
+                logger.warning(
+                    "message %s was sent after its lease ended (%s): another worker records it",
+                    item.message.pk,
+                    claim.until,
+                )
+                continue
+            message = item.message
+            message.status = MessageStatus.SENT
+            message.sent_at = item.at
+            message.last_response = item.response[:2000]
+            message.next_attempt_at = None
+            message.claimed_until = None
+            sent.append(item)
+        messages = [item.message for item in sent]
+        Message.objects.bulk_update(
+            messages, ["status", "sent_at", "last_response", "next_attempt_at", "claimed_until"]
+        )
+        actions = []
+        for message in messages:
+            if message.action is not None:
+                message.action.sent_at = message.sent_at
+                message.action.last_error = ""
+                actions.append(message.action)
+        actions_status_set(actions, ActionStatus.SENT, ["sent_at", "last_error"])
+        audit_recording.messages_sent(messages)
+    accepted.clear()
+    for item in sent:
+        result.sent += 1
+        if item.duplicate:
+            result.duplicates_avoided += 1
 
 
 def _envelope_address(sender: str) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -708,6 +709,20 @@ def action_status_set(action: Action, status: str, **fields: Any) -> Action:
         status__in=[ItemStepStatus.CANCELLED, ItemStepStatus.SKIPPED]
     ).update(status=_ITEM_STATUS_FOR[status])
     return action
+
+
+def actions_status_set(actions: list[Action], status: str, fields: Sequence[str] = ()) -> None:
+    """``action_status_set`` for many actions at once (call inside a transaction): each
+    action's ``fields`` already hold their new values; one update for the actions, one for
+    their item steps."""
+    if not actions:
+        return
+    for action in actions:
+        action.status = status
+    Action.objects.bulk_update(actions, ["status", *fields])
+    ItemStep.objects.filter(action__in=[a.pk for a in actions]).exclude(
+        status__in=[ItemStepStatus.CANCELLED, ItemStepStatus.SKIPPED]
+    ).update(status=_ITEM_STATUS_FOR[status])
 
 
 def _locked(action: Action) -> Action:
