@@ -233,6 +233,10 @@ INCASSA_DELIVERY_JOURNAL = Path(_journal) if _journal else None  # empty: no loc
 # worker's messages are taken over when its lease ends (docs/communications.md).
 INCASSA_DELIVERY_LEASE_SECONDS = float(os.environ.get("INCASSA_DELIVERY_LEASE_SECONDS", "300"))
 INCASSA_DELIVERY_BATCH = int(os.environ.get("INCASSA_DELIVERY_BATCH", "20"))
+# The daily cycle's delivery is shared by this many workers (set it to the number of worker
+# processes): the cycle's own worker and N-1 delivery tasks each write a part of the day's
+# messages and all of them send.
+INCASSA_DELIVERY_WORKERS = max(1, int(os.environ.get("INCASSA_DELIVERY_WORKERS", "1")))
 # Temporary failures are retried after 5, 10, 20, 40 minutes...; the fifth failure is final.
 INCASSA_RETRY_BACKOFF_SECONDS = int(os.environ.get("INCASSA_RETRY_BACKOFF_SECONDS", "300"))
 INCASSA_MAX_DELIVERY_ATTEMPTS = int(os.environ.get("INCASSA_MAX_DELIVERY_ATTEMPTS", "5"))

@@ -607,3 +607,71 @@ def test_preview_on_a_real_customer_changes_nothing(company, rossi):
     assert draft.text == "Prova 100,00\xa0€\n"
     assert draft.pdf.startswith(b"%PDF")
     assert Message.objects.count() == 0
+
+
+# --------------------------------------------------------------------------------------
+# Sharing a day's outbox among workers
+# --------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def five_actions(company):
+    """Five pre-due email actions, one per customer, not yet written."""
+    actions = []
+    for n in range(1, 6):
+        customer = CustomerFactory(company=company, code=f"S{n}", emails=f"amm@s{n}.it")
+        item = ReceivableFactory(company=company, customer=customer, due_date=dt.date(2026, 3, 31))
+        actions.append(action_for(company, customer, "pre-due", [item]))
+    return actions
+
+
+def test_shards_split_the_writing_of_the_messages_without_overlap(company, five_actions):
+    first = services.messages_prepare(company=company, today=TODAY, paper=False, shard=(0, 2))
+    second = services.messages_prepare(company=company, today=TODAY, paper=False, shard=(1, 2))
+    # Shard 0 of 2 takes the actions with an even id, shard 1 the odd ones: 5 in all.
+    evens = sum(1 for a in five_actions if a.pk % 2 == 0)
+    assert (first.prepared, second.prepared) == (evens, 5 - evens)
+    assert Message.objects.count() == 5
+    assert set(Message.objects.values_list("action_id", flat=True)) == {a.pk for a in five_actions}
+
+
+def test_outbox_pending_counts_what_is_left_to_write_and_to_send(company, five_actions, smtp):
+    # Five actions, none written: five to do.
+    assert services.outbox_pending(company, today=TODAY, now=NOW) == 5
+    services.messages_prepare(company=company, today=TODAY, paper=False, shard=(0, 5))
+    # Written or not, each is still to send: still five.
+    assert services.outbox_pending(company, today=TODAY, now=NOW) == 5
+    assert services.outbox_deliver(company=company, today=TODAY, now=NOW).sent == 5
+    assert services.outbox_pending(company, today=TODAY, now=NOW) == 0
+
+
+def test_a_batch_is_marked_sent_with_its_actions_steps_and_audit_entries(
+    company, three_emails, smtp
+):
+    from incassa.audit.models import AuditEntry
+
+    result = services.outbox_deliver(company=company, today=TODAY, now=NOW)
+    assert (result.sent, result.duplicates_avoided) == (3, 0)
+    assert set(Message.objects.values_list("status", "attempts")) == {(MessageStatus.SENT, 1)}
+    assert set(Action.objects.values_list("status", flat=True)) == {ActionStatus.SENT}
+    assert set(ItemStep.objects.values_list("status", flat=True)) == {ItemStepStatus.SENT}
+    for message in Message.objects.all():
+        assert message.action.sent_at == message.sent_at
+        assert message.last_response.startswith("250")
+    # One message_sent entry per message, as saving them one by one wrote.
+    entries = AuditEntry.objects.filter(action="message_sent").order_by("object_id")
+    assert [e.object_id for e in entries] == sorted(str(m.pk) for m in three_emails)
+    assert all(e.after["status"] == MessageStatus.SENT for e in entries)
+    assert all(e.company_id == company.pk for e in entries)
+
+
+def test_a_message_whose_item_was_paid_in_the_batch_is_withdrawn(company, three_emails, smtp):
+    paid = three_emails[1].items.get().receivable
+    Receivable.objects.filter(pk=paid.pk).update(status=ReceivableStatus.CLOSED)
+    result = services.outbox_deliver(company=company, today=TODAY, now=NOW)
+    # The other two go out; the paid one's message is withdrawn and its action cancelled
+    # (nothing is left to ask).
+    assert (result.sent, result.withdrawn) == (2, 1)
+    assert len(smtp.received) == 2
+    three_emails[1].refresh_from_db()
+    assert three_emails[1].status == MessageStatus.CANCELLED

@@ -70,3 +70,13 @@ def test_template_filters():
         assert template.render(context) == "1.234,56\xa0€ 31/03/2026 1.500 25%"
     with translation.override("en"):
         assert template.render(context) == "€1,234.56 31/03/2026 1,500 25%"
+
+
+def test_remembered_amounts_keep_their_sign_and_language():
+    # Formatted once each, then from memory: -0.00 and 0.00 are equal Decimals but print
+    # differently, and the same amount prints differently in each language.
+    for _ in range(2):
+        assert format_money(Decimal("0.00"), language="it") == "0,00\xa0€"
+        assert format_money(Decimal("-0.00"), language="it") == "-0,00\xa0€"
+        assert format_money(Decimal("1234.5"), language="it") == "1.234,50\xa0€"
+        assert format_money(Decimal("1234.5"), language="en") == "€1,234.50"

@@ -636,3 +636,31 @@ def test_a_run_abandoned_by_a_killed_worker_is_recorded_as_failed(company, setti
         "strategies": (StageStatus.FAILED, ""),
     }
     assert closed.stages.get(name="scores").error == "The run stopped before this stage ended."
+
+
+def test_the_delivery_is_shared_with_more_workers(
+    company, manager, morning, sent_mail, settings, monkeypatch, django_capture_on_commit_callbacks
+):
+    from incassa.comms import tasks
+
+    settings.INCASSA_DELIVERY_WORKERS = 3
+    drop(company, "scadenziario_2026-04-01.csv", snapshot_bytes())
+    enqueued = []
+    real = tasks.deliver_outbox
+
+    class Counting:  # the tasks are held back: as if no other worker were free yet
+        def enqueue(self, *args):
+            enqueued.append(args)
+
+    monkeypatch.setattr(tasks, "deliver_outbox", Counting())
+    with django_capture_on_commit_callbacks(execute=True):
+        run = services.cycle_run(company=company, day=DAY, trigger=Trigger.COMMAND)
+
+    # Three workers: this one and two delivery tasks, for shards 1 and 2 of 3.
+    assert enqueued == [(company.pk, DAY.isoformat(), 1, 3), (company.pk, DAY.isoformat(), 2, 3)]
+    delivery = run.stages.get(name="delivery").result
+    assert (run.status, delivery["workers"], delivery["sent"]) == (RunStatus.SUCCEEDED, 3, 1)
+    # The stage did the helpers' parts itself; when they run at last, nothing is left.
+    assert [real.call(*args)["sent"] for args in enqueued] == [0, 0]
+    # The one email went out once, then the summary.
+    assert [m["To"] for m in sent_mail()] == ["rossi@example.it", "manager@example.it"]

@@ -28,7 +28,7 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from jinja2 import TemplateError
@@ -435,19 +435,38 @@ class Preparation:
         return self._senders[medium]
 
 
+class ActionBusy(Exception):
+    """Another worker is writing this action's message right now (``skip_locked``)."""
+
+
 def message_prepare(
-    *, action: Action, today: dt.date, user: Any = None, run: Preparation | None = None
+    *,
+    action: Action,
+    today: dt.date,
+    user: Any = None,
+    run: Preparation | None = None,
+    skip_locked: bool = False,
 ) -> Message | None:
     """Write the message of an action once, exactly as it will go out. Returns the live
     message (an existing one is returned unchanged), or None when the action has nothing
     left to say (its items were paid: it is cancelled) or cannot reach anyone. ``run``
-    shares what a batch of messages of one company reads once."""
+    shares what a batch of messages of one company reads once. With ``skip_locked`` (on
+    PostgreSQL) an action another worker is preparing raises ``ActionBusy`` instead of
+    waiting for it, so that workers sharing an outbox do not queue behind each other."""
     with transaction.atomic():
-        action = (
-            Action.objects.select_for_update(of=("self",))
-            .select_related("customer", "customer__sales_agent", "company", "step")
-            .get(pk=action.pk)
+        locked = Action.objects.select_related(
+            "customer", "customer__sales_agent", "company", "step"
         )
+        if skip_locked and connection.features.has_select_for_update_skip_locked:
+            locked = locked.select_for_update(of=("self",), skip_locked=True)
+        else:
+            locked = locked.select_for_update(of=("self",))
+        found = locked.filter(pk=action.pk).first()
+        if found is None:
+            if Action.objects.filter(pk=action.pk).exists():
+                raise ActionBusy(action.pk)
+            raise Action.DoesNotExist(action.pk)
+        action = found
         live = action.messages.exclude(status=MessageStatus.CANCELLED).first()
         if live is not None:
             return live
@@ -595,16 +614,13 @@ def _store(
 class PrepareResult:
     prepared: int = 0
     cancelled: int = 0
+    busy: int = 0  # being prepared by another worker
     errors: list[str] = field(default_factory=list)
 
 
-def messages_prepare(
-    *, company: Company, today: dt.date, paper: bool, user: Any = None
-) -> PrepareResult:
-    """Prepare the ready actions' messages: the electronic ones (``paper=False``, before a
-    delivery) or the letters (``paper=True``, before a print batch). One transaction per
-    action: an error in one template does not hold back the rest."""
-    result = PrepareResult()
+def _unprepared_actions(
+    company: Company, today: dt.date, shard: tuple[int, int] | None = None
+) -> Any:
     actions = (
         Action.objects.filter(
             company=company, channel__in=MESSAGE_CHANNELS, scheduled_on__lte=today
@@ -614,14 +630,42 @@ def messages_prepare(
         .select_related("customer", "customer__sales_agent")
         .order_by("id")
     )
+    if shard is not None and shard[1] > 1:
+        number, shards = shard
+        actions = actions.alias(shard=F("id") % shards).filter(shard=number)
+    return actions
+
+
+def messages_prepare(
+    *,
+    company: Company,
+    today: dt.date,
+    paper: bool,
+    user: Any = None,
+    shard: tuple[int, int] | None = None,
+    skip_locked: bool = False,
+) -> PrepareResult:
+    """Prepare the ready actions' messages: the electronic ones (``paper=False``, before a
+    delivery) or the letters (``paper=True``, before a print batch). One transaction per
+    action: an error in one template does not hold back the rest.
+
+    ``shard`` ``(n, of)`` takes only the actions whose id leaves ``n`` divided by ``of``:
+    workers sharing a day's outbox each prepare their own part. ``skip_locked`` passes
+    over an action another worker is preparing."""
+    result = PrepareResult()
     pec_ready = accounts.has_account(company, "pec")
     run = Preparation(company)
-    for action in actions:
+    for action in _unprepared_actions(company, today, shard):
         medium, _recipients, _note = _medium_quick(action, pec_ready)
         if (medium in ELECTRONIC_MEDIA) == paper:
             continue
         try:
-            message = message_prepare(action=action, today=today, user=user, run=run)
+            message = message_prepare(
+                action=action, today=today, user=user, run=run, skip_locked=skip_locked
+            )
+        except ActionBusy:
+            result.busy += 1
+            continue
         except Exception as exc:  # one customer's problem must not hold back the others
             logger.exception("preparing the message of action %s", action.pk)
             result.errors.append(f"{action.customer.code}: {exc}")
@@ -717,7 +761,11 @@ class Claim:
 
 
 def outbox_deliver(
-    *, company: Company, today: dt.date | None = None, now: dt.datetime | None = None
+    *,
+    company: Company,
+    today: dt.date | None = None,
+    now: dt.datetime | None = None,
+    shard: tuple[int, int] | None = None,
 ) -> DeliveryResult:
     """Prepare the day's electronic messages and send every one that is due.
 
@@ -725,11 +773,15 @@ def outbox_deliver(
     batches of due messages under a lease and sends only what it claimed, so every message
     goes out once (docs/communications.md, "Delivery guarantees"). Run it outside a
     transaction: claims and receipts must commit as they happen to be seen by the others.
+    ``shard`` (see ``messages_prepare``) spreads the writing of the messages over workers;
+    each sends whatever is ready, whoever wrote it.
     """
     today = today or timezone.localdate()
     now = now or timezone.now()
     result = DeliveryResult()
-    prepared = messages_prepare(company=company, today=today, paper=False)
+    prepared = messages_prepare(
+        company=company, today=today, paper=False, shard=shard, skip_locked=True
+    )
     result.prepared = prepared.prepared
     result.errors.extend(prepared.errors)
     worker = worker_id()
@@ -786,6 +838,28 @@ def outbox_deliver(
         company=company, status=MessageStatus.QUEUED, next_attempt_at__gt=now
     ).count()
     return result
+
+
+def outbox_pending(company: Company, *, today: dt.date, now: dt.datetime | None = None) -> int:
+    """What the day's delivery still has to do: electronic messages not yet written, due
+    messages waiting, messages being sent. Zero once every worker sharing it is done."""
+    now = now or timezone.now()
+    pec_ready = accounts.has_account(company, "pec")
+    unwritten = sum(
+        1
+        for action in _unprepared_actions(company, today)
+        if _medium_quick(action, pec_ready)[0] in ELECTRONIC_MEDIA
+    )
+    waiting = (
+        Message.objects.filter(company=company, medium__in=list(ELECTRONIC_MEDIA))
+        .filter(
+            Q(status=MessageStatus.QUEUED)
+            & (Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+            | Q(status=MessageStatus.SENDING)
+        )
+        .count()
+    )
+    return unwritten + waiting
 
 
 def local_journal() -> transport.DeliveryJournal | None:

@@ -28,7 +28,16 @@ def _locale(name: str) -> Locale:
 def format_money(amount: Decimal | None, currency: str = "EUR", language: str | None = None) -> str:
     if amount is None:
         return ""
-    return format_currency(amount, currency, locale=_locale(current_locale(language)))
+    return _money(str(amount), currency, current_locale(language))
+
+
+@functools.lru_cache(maxsize=65_536)
+def _money(amount: str, currency: str, locale: str) -> str:
+    """Babel's currency formatting costs tens of microseconds (it evaluates plural rules
+    for the currency's name every time); a message shows each of its amounts several times
+    (text, HTML, PDF), so they are remembered. Keyed by the amount's text, so that ``-0.00``
+    and ``0.00`` stay apart."""
+    return format_currency(Decimal(amount), currency, locale=_locale(locale))
 
 
 def format_number(value: Decimal | int | None, language: str | None = None) -> str:
