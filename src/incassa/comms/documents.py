@@ -25,7 +25,10 @@ from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.translation import gettext
 
+from incassa.comms import qr_masks
 from incassa.core.formatting import format_day, format_money
+
+qr_masks.install()  # segno's mask choice, computed with numpy: the same mask, faster
 
 CENT = Decimal("0.01")
 EPC_MIN_AMOUNT = Decimal("0.01")
@@ -206,9 +209,14 @@ def epc_payload(payment: Payment) -> str:
             name = name[:-1].rstrip()
 
 
+@functools.lru_cache(maxsize=256)
 def epc_qr(payment: Payment) -> segno.QRCode:
     """The QR code of ``epc_payload``: byte mode, error correction M, version 13 at most (the
-    same symbol ``segno.helpers.make_epc_qr`` draws for the same data)."""
+    same symbol ``segno.helpers.make_epc_qr`` draws for the same data).
+
+    Cached per payment (a frozen dataclass): segno's search for the best of the eight masks
+    takes ~7 ms, more than drawing a whole statement, and a preview, its send and a retry draw
+    the same symbol. The symbol is shared: callers must not change its matrix."""
     qr = segno.make_qr(epc_payload(payment).encode("utf-8"), error="m", boost_error=False)
     if qr.version > EPC_MAX_QR_VERSION:  # cannot happen within 331 bytes
         raise ValueError(f"EPC QR code too large: version {qr.version}")
@@ -334,7 +342,22 @@ def render_letter(letter: Letter) -> bytes:
 
 
 def render_statement(statement: Statement) -> bytes:
-    """The statement of account (estratto conto) of the items an action lists, as a PDF."""
+    """The statement of account (estratto conto) of the items an action lists, as a PDF.
+
+    Drawn with fpdf2 (``statement_pdf``, a few ms: every reminder email carries one); a
+    statement with a character Helvetica's cp1252 cannot print (a Polish or Greek name), or a
+    logo fpdf2 cannot draw, goes through WeasyPrint instead, which has the fonts for it.
+    """
+    from incassa.comms import statement_pdf  # it imports this module
+
+    try:
+        return statement_pdf.render(statement)
+    except statement_pdf.CannotDraw:
+        return _render_statement_weasyprint(statement)
+
+
+def _render_statement_weasyprint(statement: Statement) -> bytes:
+    """The statement laid out by WeasyPrint from ``comms/documents/statement.html``."""
     with translation.override(statement.language):
         totals = statement_totals(statement)
         show_interest = totals.interest is not None
