@@ -49,6 +49,7 @@ from incassa.comms.models import (
     TemplateKind,
     TemplateVersion,
 )
+from incassa.core import bulk
 from incassa.core.users import recorded_user
 from incassa.dunning.engine import NOTE_NO_EMAIL
 from incassa.dunning.models import (
@@ -476,62 +477,103 @@ def message_prepare(
             ActionStatus.SENDING,
         } or (action.needs_approval and action.status == ActionStatus.CREATED):
             return None
-        receivables = _listed_receivables(action)
-        if not receivables:
-            action_status_set(
-                action, ActionStatus.CANCELLED, note="nothing left to ask: its items were paid"
-            )
+        if run is None or run.company.pk != action.company_id:
+            run = Preparation(action.company)
+        plan = _plan(action, _listed_receivables(action), run)
+        if plan is None:
             return None
-        customer, company = action.customer, action.company
-        if run is None or run.company.pk != company.pk:
-            run = Preparation(company)
-        medium, recipients, note = _medium(action, customer)
-        if medium in ELECTRONIC_MEDIA and not recipients:
-            action_status_set(action, ActionStatus.CANCELLED, note="no recipient address")
-            return None
-        if note:
-            action.channel = Channel.LETTER
-            action.note = note[:300]
-            action.save(update_fields=["channel", "note"])
-        language = (
-            settings.LANGUAGE_CODE
-            if action.channel == Channel.AGENT_EMAIL
-            else selectors.customer_language(customer)
-        )
-        kind = TemplateKind.EMAIL if medium in ELECTRONIC_MEDIA else TemplateKind.LETTER
-        code = _template_code(action)
-        template = run.template(code, kind, language)
-        letter_template = (
-            run.template(code, TemplateKind.LETTER, language) if medium == Medium.PEC else None
-        )
         message = Message(
-            company=company,
-            customer=customer,
+            company=action.company,
+            customer=action.customer,
             action=action,
-            medium=medium,
-            language=language,
+            medium=plan.medium,
+            language=plan.language,
             created_by=recorded_user(user),
         )
         message.save()  # the primary key numbers the payment reference
-        result = draft(
-            company=company,
-            customer=customer,
-            receivables=receivables,
-            medium=medium,
-            template=template,
-            today=today,
-            language=language,
-            recipients=recipients,
-            step_name=action.step.name,
-            operator=_operator_name(user),
-            reference_number=message.pk,
-            claims_interest=action.channel == Channel.REGISTERED_LETTER,
-            letter_template=letter_template,
-            letterhead=run.letterhead,
-            rates=run.rates,
-        )
+        result = _draft_of(plan, message.pk, today=today, user=user, run=run)
         _store(message, result, action=action, run=run)
     return message
+
+
+@dataclass
+class _Plan:
+    """What an action's message will be, decided before anything is written."""
+
+    action: Action
+    receivables: list[Receivable]
+    medium: str
+    recipients: list[str]
+    language: str
+    template: MessageTemplate | None
+    letter_template: MessageTemplate | None
+
+
+def _plan(action: Action, receivables: list[Receivable], run: Preparation) -> _Plan | None:
+    """Decide an action's message (inside its transaction, the action locked). None when
+    there is nothing to write: the action is cancelled when its items were paid or nobody
+    can be reached; an email step for a customer without an address becomes a letter."""
+    if action.status not in {
+        ActionStatus.CREATED,
+        ActionStatus.APPROVED,
+        ActionStatus.SENDING,
+    } or (action.needs_approval and action.status == ActionStatus.CREATED):
+        return None
+    if not receivables:
+        action_status_set(
+            action, ActionStatus.CANCELLED, note="nothing left to ask: its items were paid"
+        )
+        return None
+    customer = action.customer
+    medium, recipients, note = _medium(action, customer)
+    if medium in ELECTRONIC_MEDIA and not recipients:
+        action_status_set(action, ActionStatus.CANCELLED, note="no recipient address")
+        return None
+    if note:
+        action.channel = Channel.LETTER
+        action.note = note[:300]
+        action.save(update_fields=["channel", "note"])
+    language = (
+        settings.LANGUAGE_CODE
+        if action.channel == Channel.AGENT_EMAIL
+        else selectors.customer_language(customer)
+    )
+    kind = TemplateKind.EMAIL if medium in ELECTRONIC_MEDIA else TemplateKind.LETTER
+    code = _template_code(action)
+    return _Plan(
+        action=action,
+        receivables=receivables,
+        medium=medium,
+        recipients=recipients,
+        language=language,
+        template=run.template(code, kind, language),
+        letter_template=(
+            run.template(code, TemplateKind.LETTER, language) if medium == Medium.PEC else None
+        ),
+    )
+
+
+def _draft_of(
+    plan: _Plan, reference_number: int, *, today: dt.date, user: Any, run: Preparation
+) -> Draft:
+    action = plan.action
+    return draft(
+        company=action.company,
+        customer=action.customer,
+        receivables=plan.receivables,
+        medium=plan.medium,
+        template=plan.template,
+        today=today,
+        language=plan.language,
+        recipients=plan.recipients,
+        step_name=action.step.name,
+        operator=_operator_name(user),
+        reference_number=reference_number,
+        claims_interest=action.channel == Channel.REGISTERED_LETTER,
+        letter_template=plan.letter_template,
+        letterhead=run.letterhead,
+        rates=run.rates,
+    )
 
 
 def _operator_name(user: Any) -> str:
@@ -553,7 +595,15 @@ def _sender(company: Company, medium: str, run: Preparation | None = None) -> st
 def _store(
     message: Message, result: Draft, *, action: Action | None, run: Preparation | None = None
 ) -> None:
-    run = run or Preparation(message.company)
+    items = _fill(message, result, action=action, run=run or Preparation(message.company))
+    message.save()
+    MessageItem.objects.bulk_create(items)
+
+
+def _fill(
+    message: Message, result: Draft, *, action: Action | None, run: Preparation
+) -> list[MessageItem]:
+    """Complete a message from its draft, its files written; the lines to store with it."""
     facts = result.facts
     message.template_version = run.version(result.template) if result.template else None
     message.subject = result.subject[:500]
@@ -597,8 +647,7 @@ def _store(
         message.status = MessageStatus.QUEUED
     else:
         message.status = MessageStatus.TO_PRINT
-    message.save()
-    MessageItem.objects.bulk_create(
+    return [
         MessageItem(
             message=message,
             receivable_id=receivable_id,
@@ -607,7 +656,7 @@ def _store(
             interest=item.interest,
         )
         for receivable_id, item in zip(result.receivable_ids, facts.items, strict=True)
-    )
+    ]
 
 
 @dataclass
@@ -655,26 +704,135 @@ def messages_prepare(
     result = PrepareResult()
     pec_ready = accounts.has_account(company, "pec")
     run = Preparation(company)
-    for action in _unprepared_actions(company, today, shard):
-        medium, _recipients, _note = _medium_quick(action, pec_ready)
-        if (medium in ELECTRONIC_MEDIA) == paper:
-            continue
+    chosen = [
+        action
+        for action in _unprepared_actions(company, today, shard)
+        if (_medium_quick(action, pec_ready)[0] in ELECTRONIC_MEDIA) != paper
+    ]
+    for start in range(0, len(chosen), PREPARE_CHUNK):
+        chunk = chosen[start : start + PREPARE_CHUNK]
         try:
-            message = message_prepare(
-                action=action, today=today, user=user, run=run, skip_locked=skip_locked
-            )
-        except ActionBusy:
-            result.busy += 1
-            continue
-        except Exception as exc:  # one customer's problem must not hold back the others
-            logger.exception("preparing the message of action %s", action.pk)
-            result.errors.append(f"{action.customer.code}: {exc}")
-            continue
-        if message is None:
-            result.cancelled += 1
-        else:
-            result.prepared += 1
+            _prepare_chunk(chunk, today=today, user=user, run=run, result=result, skip=skip_locked)
+        except Exception:
+            # The chunk's transaction is undone: its actions are prepared one by one, so
+            # that one customer's problem does not hold back the others.
+            logger.exception("preparing messages %s..%s", chunk[0].pk, chunk[-1].pk)
+            for action in chunk:
+                _prepare_alone(action, today=today, user=user, run=run, result=result)
     return result
+
+
+# Messages written per transaction: a chunk renders in a fraction of a second, so the
+# database's write lock (SQLite) is never held long.
+PREPARE_CHUNK = 25
+
+
+def _prepare_alone(
+    action: Action, *, today: dt.date, user: Any, run: Preparation, result: PrepareResult
+) -> None:
+    try:
+        message = message_prepare(action=action, today=today, user=user, run=run)
+    except ActionBusy:
+        result.busy += 1
+        return
+    except Exception as exc:  # one customer's problem must not hold back the others
+        logger.exception("preparing the message of action %s", action.pk)
+        result.errors.append(f"{action.customer.code}: {exc}")
+        return
+    if message is None:
+        result.cancelled += 1
+    else:
+        result.prepared += 1
+
+
+def _message_ids(count: int) -> list[int]:
+    """``count`` primary keys for new messages, inside the writing transaction: their
+    payment references are numbered by them before they are stored."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+                [Message._meta.db_table, count],
+            )
+            return [row[0] for row in cursor.fetchall()]
+    # SQLite: the transaction holds the database's write lock, nobody else inserts.
+    first = bulk.reserve_ids(Message, count)
+    return list(range(first, first + count))
+
+
+def _prepare_chunk(
+    actions: list[Action],
+    *,
+    today: dt.date,
+    user: Any,
+    run: Preparation,
+    result: PrepareResult,
+    skip: bool,
+) -> None:
+    """Write the messages of a few actions in one transaction, with a handful of queries
+    for all of them: the actions locked and read again, their live messages, their items;
+    then each message rendered; then one insert of the messages and one of their lines. An
+    action whose message does not render is left out and reported; the others are
+    written."""
+    with transaction.atomic():
+        locked = Action.objects.select_related(
+            "customer", "customer__sales_agent", "company", "step"
+        ).filter(pk__in=[a.pk for a in actions])
+        if skip and connection.features.has_select_for_update_skip_locked:
+            locked = locked.select_for_update(of=("self",), skip_locked=True)
+        else:
+            locked = locked.select_for_update(of=("self",))
+        fresh = {action.pk: action for action in locked}
+        result.busy += len(actions) - len(fresh)
+        live = set(
+            Message.objects.filter(action__in=list(fresh))
+            .exclude(status=MessageStatus.CANCELLED)
+            .values_list("action_id", flat=True)
+        )
+        listed: dict[int, list[Receivable]] = {pk: [] for pk in fresh}
+        for step in (
+            ItemStep.objects.filter(action__in=list(fresh))
+            .exclude(status__in=[ItemStepStatus.CANCELLED, ItemStepStatus.SKIPPED])
+            .filter(receivable__status=ReceivableStatus.OPEN)
+            .select_related("receivable")
+            .order_by("receivable__due_date", "receivable__document_number")
+        ):
+            listed[step.action_id].append(step.receivable)
+        plans = []
+        for action in actions:
+            action = fresh.get(action.pk)
+            if action is None or action.pk in live:
+                continue
+            plan = _plan(action, listed[action.pk], run)
+            if plan is None:
+                result.cancelled += 1
+            else:
+                plans.append(plan)
+        if not plans:
+            return
+        messages, lines = [], []
+        for plan, pk in zip(plans, _message_ids(len(plans)), strict=True):
+            action = plan.action
+            message = Message(
+                pk=pk,
+                company=action.company,
+                customer=action.customer,
+                action=action,
+                medium=plan.medium,
+                language=plan.language,
+                created_by=recorded_user(user),
+            )
+            try:
+                drafted = _draft_of(plan, pk, today=today, user=user, run=run)
+                lines += _fill(message, drafted, action=action, run=run)
+            except Exception as exc:
+                logger.exception("preparing the message of action %s", action.pk)
+                result.errors.append(f"{action.customer.code}: {exc}")
+                continue
+            messages.append(message)
+        Message.objects.bulk_create(messages)
+        MessageItem.objects.bulk_create(lines)
+        result.prepared += len(messages)
 
 
 _LIVE_STATUSES = [s for s in MessageStatus.values if s != MessageStatus.CANCELLED]
