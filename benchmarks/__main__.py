@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
-from benchmarks import common, dunning_run, import_receivables, matching, pages, scores
+from benchmarks import common, daily_cycle, dunning_run, import_receivables, matching, pages, scores
 
 BENCHMARKS: dict[str, ModuleType] = {
     import_receivables.NAME: import_receivables,
@@ -27,6 +27,7 @@ BENCHMARKS: dict[str, ModuleType] = {
     scores.NAME: scores,
     pages.NAME: pages,
     matching.NAME: matching,
+    daily_cycle.NAME: daily_cycle,
 }
 REPORT = common.ROOT / "docs" / "benchmarks.md"
 SECTION = re.compile(

@@ -439,3 +439,15 @@ def test_any_printable_text_in_a_name_never_raises(name):
     )
     pdf = render_statement(statement)  # fpdf2, or WeasyPrint for what cp1252 lacks
     assert page_count(pdf) == 1
+
+
+def test_page_count_without_parsing_agrees_with_pypdf():
+    from incassa.comms.documents import page_count
+
+    # The usual statement (one page), then one with 150 items (several pages): the count
+    # read from the page objects is pypdf's.
+    long = dataclasses.replace(STATEMENT, items=ITEMS[:1] * 150)
+    for statement in (STATEMENT, long):
+        pdf = render_statement(statement)
+        assert page_count(pdf) == len(_reader(pdf).pages)
+    assert page_count(render_statement(long)) > 1

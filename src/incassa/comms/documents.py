@@ -436,7 +436,16 @@ def merge_print_batch(cover: bytes, letters: Sequence[bytes], *, duplex: bool = 
     return output.getvalue()
 
 
+_PAGE_OBJECT = re.compile(rb"/Type\s*/Page(?![A-Za-z])")
+
+
 def page_count(pdf: bytes) -> int:
+    """The number of pages. A PDF whose objects are all in the open (fpdf2's statements) has
+    one ``/Type /Page`` per page, counted without parsing it; any other is read by pypdf."""
+    if b"/ObjStm" not in pdf and b"/Prev" not in pdf:
+        pages = len(_PAGE_OBJECT.findall(pdf))
+        if pages:
+            return pages
     return len(pypdf.PdfReader(io.BytesIO(pdf)).pages)
 
 
