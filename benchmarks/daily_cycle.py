@@ -215,6 +215,11 @@ class Database:
             return conn.execute(sql.replace("?", "%s"), params).fetchall()
 
 
+def _json(value: Any) -> dict:
+    """A JSON column: text on SQLite, already decoded by psycopg."""
+    return value if isinstance(value, dict) else json.loads(value or "{}")
+
+
 def _moment(value: Any) -> dt.datetime:
     if isinstance(value, dt.datetime):
         return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
@@ -265,7 +270,7 @@ def _checked(
         "SELECT created_at, finished_at FROM cycle_cyclerun WHERE id = ?", (run_id,)
     )
     stages = {
-        name: (state, _moment(start), _moment(end), json.loads(result or "{}"), error)
+        name: (state, _moment(start), _moment(end), _json(result), error)
         for name, state, start, end, result, error in database.rows(
             "SELECT name, status, started_at, finished_at, result, error FROM cycle_cyclestage "
             "WHERE run_id = ?",
@@ -406,7 +411,7 @@ def run(options: common.Options) -> common.Section:
     lines += [
         f"Measured {common.today()} on {common.machine_summary(None)}.",
         "",
-        __doc__.split("\n\n", 1)[1].strip().replace("\n", " ").replace("  ", " "),
+        __doc__.split("\n\n", 1)[1].strip().replace("\n", " ").replace("``", "`"),
         "",
         f"The day: {results[0]['actions']:,} actions of the engine, "
         f"{min(emails):,} emails sent and received (each run: "
@@ -456,6 +461,9 @@ def _postgres(server: str, options: common.Options) -> list[str]:
     rows = []
     stage_tables = []
     with common.postgres_env(server) as world_env:
+        # The queue's tables are created with the database (by ``migrate``, as a
+        # deployment does), not by the first processes that start at once.
+        world_env["INCASSA_QUEUE_URL"] = world_env["DATABASE_URL"]
         world = build(world_env, options.rows)
         with postgres_copies(server, world_env) as copy:
             for count in POSTGRES_WORKERS:
