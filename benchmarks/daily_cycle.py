@@ -43,6 +43,7 @@ NAME = "cycle"
 TITLE = "Daily cycle"
 TARGET = 120.0  # seconds, SQLite, one worker
 POSTGRES_WORKERS = (1, 2, 4)
+POSTGRES_RUNS = 1  # per worker count: three counts of several minutes each
 PASSWORD = pages.PASSWORD
 RUN_TIMEOUT = 1200.0
 STAGES = ("inbox", "scores", "strategies", "delivery", "print", "summary")
@@ -488,12 +489,13 @@ def _postgres(server: str, options: common.Options) -> list[str]:
         with postgres_copies(server, world_env) as copy:
             for count in POSTGRES_WORKERS:
                 results = []
-                for number in range(1, options.runs + 1):
+                runs = min(options.runs, POSTGRES_RUNS)
+                for number in range(1, runs + 1):
                     with copy() as env:
                         result = run_cycle(env, world, count, load=False)
                     results.append(result)
                     print(
-                        f"  PostgreSQL, {count} worker(s), run {number}/{options.runs}: "
+                        f"  PostgreSQL, {count} worker(s), run {number}/{runs}: "
                         f"{result['total']:.1f} s, {result['emails']:,} emails"
                     )
                 totals = [r["total"] for r in results]
@@ -509,7 +511,8 @@ def _postgres(server: str, options: common.Options) -> list[str]:
     lines = [
         f"PostgreSQL {version}, local server (`scripts/postgres-server`, fsync off); the "
         "world copied for each run (`CREATE DATABASE … TEMPLATE`); the queue in the same "
-        "database (PostgresHuey). Informational: no targets.",
+        "database (PostgresHuey); one run per number of workers (each lasts minutes). "
+        "Informational: no targets.",
         "",
         common.table(["Workers", "The whole cycle (median)", "Runs", "Delivery stage"], rows),
         "",

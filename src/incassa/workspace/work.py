@@ -120,6 +120,28 @@ def _check_member(company: Company, user: Any) -> None:
 # --------------------------------------------------------------------------------------
 
 
+def _unsynced_actions(company: Company, as_of: dt.date) -> Any:
+    waiting = Q(needs_approval=True, status=ActionStatus.CREATED)
+    return (
+        Action.objects.filter(company=company, status__in=PENDING_ACTION, scheduled_on__lte=as_of)
+        .filter(waiting | Q(channel__in=list(KIND_FOR_CHANNEL)))
+        .exclude(Exists(Task.objects.filter(source_action=OuterRef("pk"))))
+    )
+
+
+def _sync_needed(company: Company, as_of: dt.date) -> bool:
+    """Whether ``tasks_sync_from_actions`` has anything to write (three reads)."""
+    open_tasks = Task.objects.filter(
+        company=company, status=TaskStatus.OPEN, source_action__isnull=False
+    )
+    if open_tasks.filter(source_action__status__in=CLOSED_ACTION).exists():
+        return True
+    decided = open_tasks.filter(kind=TaskKind.APPROVAL).exclude(
+        source_action__needs_approval=True, source_action__status=ActionStatus.CREATED
+    )
+    return decided.exists() or _unsynced_actions(company, as_of).exists()
+
+
 def tasks_sync_from_actions(*, company: Company, as_of: dt.date) -> int:
     """Make the tasks the engine's actions up to ``as_of`` ask of operators and close those
     whose action no longer needs anyone. Returns how many tasks were created.
@@ -127,6 +149,10 @@ def tasks_sync_from_actions(*, company: Company, as_of: dt.date) -> int:
     An action waiting for approval gives an approval task; once approved (here or
     elsewhere) the same task becomes the call, hand-over or letter to post, or is
     cancelled for an email, which goes out by itself."""
+    if not _sync_needed(company, as_of):
+        # Read-only when nothing changed: the worklist's page asks on every view, and a
+        # write would wait for the database behind the daily cycle on SQLite.
+        return 0
     with transaction.atomic():
         open_tasks = Task.objects.filter(
             company=company, status=TaskStatus.OPEN, source_action__isnull=False
@@ -141,13 +167,8 @@ def tasks_sync_from_actions(*, company: Company, as_of: dt.date) -> int:
             decided.filter(source_action__channel=channel).update(kind=kind)
         decided.update(status=TaskStatus.CANCELLED)  # what is left: approved emails
 
-        waiting = Q(needs_approval=True, status=ActionStatus.CREATED)
         actions = (
-            Action.objects.filter(
-                company=company, status__in=PENDING_ACTION, scheduled_on__lte=as_of
-            )
-            .filter(waiting | Q(channel__in=list(KIND_FOR_CHANNEL)))
-            .exclude(Exists(Task.objects.filter(source_action=OuterRef("pk"))))
+            _unsynced_actions(company, as_of)
             .annotate(operator_id=operator_expression(company), step_name=F("step__name"))
             .values(
                 "id",
