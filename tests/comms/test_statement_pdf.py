@@ -33,20 +33,12 @@ from incassa.comms.documents import (
     render_png,
     render_statement,
 )
+from tests.comms.test_documents import COMPANY, ITEMS  # the same company and items
 
 D = Decimal
 NBSP = "\xa0"
 DAY = dt.date(2026, 3, 31)
 
-COMPANY = Party(
-    "Ferramenta Rossi S.p.A.",
-    ("Via Roma 1", "20121 Milano MI"),
-    vat_number="IT01234567890",
-    fiscal_code="01234567890",
-    email="crediti@ferramentarossi.it",
-    pec="ferramentarossi@pec.it",
-    phone="+39 02 1234567",
-)
 LETTERHEAD = Letterhead(
     COMPANY,
     footer="Capitale sociale 1.000.000,00 euro i.v.\nREA MI-1234567",
@@ -60,15 +52,6 @@ PAYMENT = Payment(
     amount=D("1481.90"),
     remittance="Estratto conto SOL-2026-000123",
     bic="BPMOIT22XXX",
-)
-ITEMS = (
-    DocumentItem(
-        "2026/0123", dt.date(2026, 1, 15), dt.date(2026, 2, 14), D("1234.56"), 45, D("12.34")
-    ),
-    DocumentItem(
-        "2026/0187", dt.date(2026, 1, 31), dt.date(2026, 3, 2), D("100.00"), 29, D("5.00")
-    ),
-    DocumentItem("2026/0240", None, dt.date(2026, 4, 30), D("50.00"), -30),
 )
 STATEMENT = Statement(
     "it",

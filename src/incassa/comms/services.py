@@ -437,6 +437,15 @@ class Preparation:
         return self._senders[medium]
 
 
+def _locked_actions(skip_locked: bool) -> Any:
+    """Actions locked for writing their messages, with what a message needs; with
+    ``skip_locked`` (where the database has it) those another worker holds are left out."""
+    actions = Action.objects.select_related("customer", "customer__sales_agent", "company", "step")
+    if skip_locked and connection.features.has_select_for_update_skip_locked:
+        return actions.select_for_update(of=("self",), skip_locked=True)
+    return actions.select_for_update(of=("self",))
+
+
 class ActionBusy(Exception):
     """Another worker is writing this action's message right now (``skip_locked``)."""
 
@@ -456,14 +465,7 @@ def message_prepare(
     PostgreSQL) an action another worker is preparing raises ``ActionBusy`` instead of
     waiting for it, so that workers sharing an outbox do not queue behind each other."""
     with transaction.atomic():
-        locked = Action.objects.select_related(
-            "customer", "customer__sales_agent", "company", "step"
-        )
-        if skip_locked and connection.features.has_select_for_update_skip_locked:
-            locked = locked.select_for_update(of=("self",), skip_locked=True)
-        else:
-            locked = locked.select_for_update(of=("self",))
-        found = locked.filter(pk=action.pk).first()
+        found = _locked_actions(skip_locked).filter(pk=action.pk).first()
         if found is None:
             if Action.objects.filter(pk=action.pk).exists():
                 raise ActionBusy(action.pk)
@@ -472,12 +474,6 @@ def message_prepare(
         live = action.messages.exclude(status=MessageStatus.CANCELLED).first()
         if live is not None:
             return live
-        if action.status not in {
-            ActionStatus.CREATED,
-            ActionStatus.APPROVED,
-            ActionStatus.SENDING,
-        } or (action.needs_approval and action.status == ActionStatus.CREATED):
-            return None
         if run is None or run.company.pk != action.company_id:
             run = Preparation(action.company)
         plan = _plan(action, _listed_receivables(action), run)
@@ -783,13 +779,7 @@ def _prepare_chunk(
     action whose message does not render is left out and reported; the others are
     written."""
     with transaction.atomic():
-        locked = Action.objects.select_related(
-            "customer", "customer__sales_agent", "company", "step"
-        ).filter(pk__in=[a.pk for a in actions])
-        if skip and connection.features.has_select_for_update_skip_locked:
-            locked = locked.select_for_update(of=("self",), skip_locked=True)
-        else:
-            locked = locked.select_for_update(of=("self",))
+        locked = _locked_actions(skip).filter(pk__in=[a.pk for a in actions])
         fresh = {action.pk: action for action in locked}
         result.busy += len(actions) - len(fresh)
         live = set(
