@@ -675,3 +675,44 @@ def test_a_message_whose_item_was_paid_in_the_batch_is_withdrawn(company, three_
     assert len(smtp.received) == 2
     three_emails[1].refresh_from_db()
     assert three_emails[1].status == MessageStatus.CANCELLED
+
+
+# --------------------------------------------------------------------------------------
+# Writing a chunk of messages
+# --------------------------------------------------------------------------------------
+
+
+@pytest.mark.skipif(
+    "os.environ.get('DATABASE_URL', '').startswith('postgres')",
+    reason="PostgreSQL renders with the actions locked: nobody can change them meanwhile",
+)
+def test_an_action_cancelled_while_its_message_was_rendered_is_not_written(
+    company, five_actions, monkeypatch
+):
+    # SQLite renders a chunk before taking the write lock. Somebody cancels the second
+    # action meanwhile: its message is dropped with its files, the four others are stored.
+    draft_of = services._draft_of
+    cancelled = five_actions[1]
+
+    def draft_and_cancel(plan, *args, **kwargs):
+        if plan.action.pk == cancelled.pk:
+            Action.objects.filter(pk=cancelled.pk).update(status=ActionStatus.CANCELLED)
+        return draft_of(plan, *args, **kwargs)
+
+    monkeypatch.setattr(services, "_draft_of", draft_and_cancel)
+    result = services.messages_prepare(company=company, today=TODAY, paper=False)
+
+    assert (result.prepared, result.busy, result.errors) == (4, 1, [])
+    written = list(Message.objects.all())
+    assert {m.action_id for m in written} == {a.pk for a in five_actions} - {cancelled.pk}
+    # Each stored message has its email and its PDF on disk, and nothing else is there.
+    folder = os.path.dirname(written[0].raw.path)
+    expected = {os.path.basename(f.path) for m in written for f in (m.raw, m.document)}
+    assert set(os.listdir(folder)) == expected
+
+
+def test_reserved_message_ids_are_never_given_again(company, rossi):
+    reserved = services._message_ids(3)
+    assert reserved == list(range(reserved[0], reserved[0] + 3))
+    later = Message.objects.create(company=company, customer=rossi, medium=Medium.EMAIL)
+    assert later.pk > reserved[-1]

@@ -20,7 +20,6 @@ import logging
 import os
 import socket
 import threading
-import time
 from dataclasses import dataclass, field
 from email.utils import formataddr, parseaddr
 from typing import Any
@@ -29,7 +28,7 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, OuterRef, Q, Subquery
+from django.db.models import F, Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from jinja2 import TemplateError
@@ -708,12 +707,6 @@ def messages_prepare(
     ]
     for start in range(0, len(chosen), PREPARE_CHUNK):
         chunk = chosen[start : start + PREPARE_CHUNK]
-        if start and connection.vendor == "sqlite":
-            # SQLite has one writer at a time, and a waiting one only retries every tenth
-            # of a second: back-to-back chunks would starve the web's writes (a call
-            # recorded, a task done) for the whole preparation. A pause between chunks
-            # lets them in, for about 3% of the preparation's time.
-            time.sleep(WRITER_PAUSE)
         try:
             _prepare_chunk(chunk, today=today, user=user, run=run, result=result, skip=skip_locked)
         except Exception:
@@ -725,10 +718,8 @@ def messages_prepare(
     return result
 
 
-# Messages written per transaction: a chunk renders in a fraction of a second, so the
-# database's write lock (SQLite) is never held long.
+# Messages written per transaction: a handful of queries for all of them.
 PREPARE_CHUNK = 25
-WRITER_PAUSE = 0.015  # seconds, on SQLite
 
 
 def _prepare_alone(
@@ -750,8 +741,9 @@ def _prepare_alone(
 
 
 def _message_ids(count: int) -> list[int]:
-    """``count`` primary keys for new messages, inside the writing transaction: their
-    payment references are numbered by them before they are stored."""
+    """``count`` primary keys for new messages: their payment references are numbered by
+    them before they are stored. Taken from the sequence, so nobody else can use them
+    (on SQLite in a transaction of its own, the AUTOINCREMENT's counter moved past them)."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute(
@@ -759,8 +751,17 @@ def _message_ids(count: int) -> list[int]:
                 [Message._meta.db_table, count],
             )
             return [row[0] for row in cursor.fetchall()]
-    # SQLite: the transaction holds the database's write lock, nobody else inserts.
-    first = bulk.reserve_ids(Message, count)
+    table = Message._meta.db_table
+    with transaction.atomic(), connection.cursor() as cursor:
+        first = bulk.reserve_ids(Message, count)
+        cursor.execute(
+            "UPDATE sqlite_sequence SET seq = %s WHERE name = %s", [first + count - 1, table]
+        )
+        if cursor.rowcount == 0:
+            cursor.execute(
+                "INSERT INTO sqlite_sequence (name, seq) VALUES (%s, %s)",
+                [table, first + count - 1],
+            )
     return list(range(first, first + count))
 
 
@@ -773,64 +774,120 @@ def _prepare_chunk(
     result: PrepareResult,
     skip: bool,
 ) -> None:
-    """Write the messages of a few actions in one transaction, with a handful of queries
-    for all of them: the actions locked and read again, their live messages, their items;
-    then each message rendered; then one insert of the messages and one of their lines. An
-    action whose message does not render is left out and reported; the others are
-    written."""
+    """Write the messages of a few actions with a handful of queries for all of them: the
+    actions read again, their live messages, their items; then each message rendered; then
+    one insert of the messages and one of their lines. An action whose message does not
+    render is left out and reported; the others are written.
+
+    On PostgreSQL all of it is one transaction, the actions locked (rows: nobody else
+    waits). On SQLite a transaction holds the whole database's write lock, so the messages
+    are rendered before it, and the short transaction that stores them first checks that
+    nothing changed meanwhile: an action whose status moved, or that got a message from
+    somebody else, is dropped (and counted busy). The web's writes never wait for a
+    rendering."""
+    if connection.vendor == "postgresql":
+        with transaction.atomic():
+            plans = _chunk_plans(_locked_actions(skip), actions, run=run, result=result)
+            messages, lines = _render_chunk(plans, today=today, user=user, run=run, result=result)
+            Message.objects.bulk_create(messages)
+            MessageItem.objects.bulk_create(lines)
+        result.prepared += len(messages)
+        return
+    queryset = Action.objects.select_related("customer", "customer__sales_agent", "company", "step")
+    plans = _chunk_plans(queryset, actions, run=run, result=result)
+    status = {plan.action.pk: plan.action.status for plan in plans}
+    messages, lines = _render_chunk(plans, today=today, user=user, run=run, result=result)
+    if not messages:
+        return
     with transaction.atomic():
-        locked = _locked_actions(skip).filter(pk__in=[a.pk for a in actions])
-        fresh = {action.pk: action for action in locked}
-        result.busy += len(actions) - len(fresh)
-        live = set(
-            Message.objects.filter(action__in=list(fresh))
+        current = dict(Action.objects.filter(pk__in=list(status)).values_list("pk", "status"))
+        taken = set(
+            Message.objects.filter(action__in=list(status))
             .exclude(status=MessageStatus.CANCELLED)
             .values_list("action_id", flat=True)
         )
-        listed: dict[int, list[Receivable]] = {pk: [] for pk in fresh}
-        for step in (
-            ItemStep.objects.filter(action__in=list(fresh))
-            .exclude(status__in=[ItemStepStatus.CANCELLED, ItemStepStatus.SKIPPED])
-            .filter(receivable__status=ReceivableStatus.OPEN)
-            .select_related("receivable")
-            .order_by("receivable__due_date", "receivable__document_number")
-        ):
-            listed[step.action_id].append(step.receivable)
-        plans = []
-        for action in actions:
-            action = fresh.get(action.pk)
-            if action is None or action.pk in live:
-                continue
-            plan = _plan(action, listed[action.pk], run)
-            if plan is None:
-                result.cancelled += 1
-            else:
-                plans.append(plan)
-        if not plans:
-            return
-        messages, lines = [], []
-        for plan, pk in zip(plans, _message_ids(len(plans)), strict=True):
-            action = plan.action
-            message = Message(
-                pk=pk,
-                company=action.company,
-                customer=action.customer,
-                action=action,
-                medium=plan.medium,
-                language=plan.language,
-                created_by=recorded_user(user),
-            )
-            try:
-                drafted = _draft_of(plan, pk, today=today, user=user, run=run)
-                lines += _fill(message, drafted, action=action, run=run)
-            except Exception as exc:
-                logger.exception("preparing the message of action %s", action.pk)
-                result.errors.append(f"{action.customer.code}: {exc}")
-                continue
-            messages.append(message)
-        Message.objects.bulk_create(messages)
-        MessageItem.objects.bulk_create(lines)
-        result.prepared += len(messages)
+        kept = [
+            m
+            for m in messages
+            if current.get(m.action_id) == status[m.action_id] and m.action_id not in taken
+        ]
+        Message.objects.bulk_create(kept)
+        MessageItem.objects.bulk_create([line for line in lines if line.message in kept])
+    result.prepared += len(kept)
+    for message in messages:
+        if message not in kept:
+            result.busy += 1
+            _delete_files(message)
+
+
+def _chunk_plans(
+    queryset: Any, actions: list[Action], *, run: Preparation, result: PrepareResult
+) -> list[_Plan]:
+    """The plans of a chunk's actions, read again with their live messages and items."""
+    fresh = {action.pk: action for action in queryset.filter(pk__in=[a.pk for a in actions])}
+    result.busy += len(actions) - len(fresh)
+    live = set(
+        Message.objects.filter(action__in=list(fresh))
+        .exclude(status=MessageStatus.CANCELLED)
+        .values_list("action_id", flat=True)
+    )
+    listed: dict[int, list[Receivable]] = {pk: [] for pk in fresh}
+    for step in (
+        ItemStep.objects.filter(action__in=list(fresh))
+        .exclude(status__in=[ItemStepStatus.CANCELLED, ItemStepStatus.SKIPPED])
+        .filter(receivable__status=ReceivableStatus.OPEN)
+        .select_related("receivable")
+        .order_by("receivable__due_date", "receivable__document_number")
+    ):
+        listed[step.action_id].append(step.receivable)
+    plans = []
+    for action in actions:
+        action = fresh.get(action.pk)
+        if action is None or action.pk in live:
+            continue
+        plan = _plan(action, listed[action.pk], run)
+        if plan is None:
+            result.cancelled += 1
+        else:
+            plans.append(plan)
+    return plans
+
+
+def _render_chunk(
+    plans: list[_Plan], *, today: dt.date, user: Any, run: Preparation, result: PrepareResult
+) -> tuple[list[Message], list[MessageItem]]:
+    """The chunk's messages and their lines, rendered and their files written."""
+    if not plans:
+        return [], []
+    messages, lines = [], []
+    for plan, pk in zip(plans, _message_ids(len(plans)), strict=True):
+        action = plan.action
+        message = Message(
+            pk=pk,
+            company=action.company,
+            customer=action.customer,
+            action=action,
+            medium=plan.medium,
+            language=plan.language,
+            created_by=recorded_user(user),
+        )
+        try:
+            drafted = _draft_of(plan, pk, today=today, user=user, run=run)
+            lines += _fill(message, drafted, action=action, run=run)
+        except Exception as exc:
+            logger.exception("preparing the message of action %s", action.pk)
+            result.errors.append(f"{action.customer.code}: {exc}")
+            _delete_files(message)
+            continue
+        messages.append(message)
+    return messages, lines
+
+
+def _delete_files(message: Message) -> None:
+    """The files of a message that is not stored after all."""
+    for stored in (message.document, message.raw):
+        if stored:
+            stored.delete(save=False)
 
 
 _LIVE_STATUSES = [s for s in MessageStatus.values if s != MessageStatus.CANCELLED]
@@ -953,6 +1010,7 @@ def outbox_deliver(
                 break
             unfinished = [pk for pk, _medium in batch]
             changed = _items_changed(unfinished)
+            read = Message.objects.select_related("action", "customer").in_bulk(unfinished)
             accepted: list[_Accepted] = []
             try:
                 for index, (pk, medium) in enumerate(batch):
@@ -971,6 +1029,7 @@ def outbox_deliver(
                         result=result,
                         changed=changed,
                         accepted=accepted,
+                        message=read.get(pk),
                     )
                     unfinished.remove(pk)
             finally:
@@ -980,7 +1039,11 @@ def outbox_deliver(
                 # was sending: whoever takes it looks for its receipt (and the local
                 # journal) first, as after the lease; handing it back sooner risks nothing.
                 try:
+                    finished = [item.message.pk for item in accepted]
                     _sent(accepted, claim=claim, result=result)
+                    # A sent message is never due again: only what stayed claimable needs
+                    # leaving out of the next rounds (a query's list of ids stays short).
+                    tried.difference_update(finished)
                 except BaseException:
                     unfinished.extend(item.message.pk for item in accepted)
                     raise
@@ -1142,45 +1205,53 @@ def _transport_for(
     return transports[account_name]
 
 
-def _begin(pk: int, claim: Claim) -> tuple[Message | None, str | None]:
+def _begin(
+    pk: int, claim: Claim, message: Message | None = None
+) -> tuple[Message | None, str | None]:
     """Count the attempt and mark the action sending. Returns the message (None when the
     claim no longer holds it) and, when a receipt says the server already accepted it, the
-    server's answer then."""
-    with transaction.atomic():
-        message = (
-            Message.objects.select_for_update(of=("self",))
-            .filter(claim.held(), pk=pk)
-            .select_related("action", "customer")
-            .annotate(
-                accepted_response=Subquery(
-                    DeliveryReceipt.objects.filter(message_id=OuterRef("pk")).values("response")[:1]
-                )
-            )
-            .first()
+    server's answer then. ``message``, read with its batch, saves reading it again: only
+    its claim holder changes it, but its action is read afresh (it may have been cancelled
+    meanwhile).
+
+    Plain SQL: the outbox's own moves are summarised by the ``message_sent`` audit entry
+    (audit.recording.PERSON_ONLY_MODELS), and a few statements per message cost less than
+    building them with the ORM."""
+    moment = connection.ops.adapt_datetimefield_value
+    with transaction.atomic(), connection.cursor() as cursor:
+        # The claim is checked by the update itself: it changes the row (and, on
+        # PostgreSQL, locks it) only while this worker's lease still holds it.
+        cursor.execute(
+            f"UPDATE {Message._meta.db_table} SET attempts = attempts + 1 "
+            "WHERE id = %s AND status = %s AND claimed_by = %s AND claimed_until = %s",
+            [pk, MessageStatus.SENDING, claim.worker, moment(claim.until)],
         )
-        if message is None:
+        if cursor.rowcount != 1:
             return None, None
-        # Plain updates rather than saves: the outbox's own moves are summarised by the
-        # ``message_sent`` entry (audit.recording.PERSON_ONLY_MODELS).
-        message.attempts += 1
-        action = message.action
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"UPDATE {Message._meta.db_table} SET attempts = %s WHERE id = %s",
-                [message.attempts, pk],
-            )
-            if action is not None and action.status in {
-                ActionStatus.CREATED,
-                ActionStatus.APPROVED,
-            }:
-                action.status = ActionStatus.SENDING
-                action.attempts = message.attempts
+        cursor.execute(
+            f"SELECT response FROM {DeliveryReceipt._meta.db_table} WHERE message_id = %s",
+            [pk],
+        )
+        receipt = cursor.fetchone()
+        if message is None:
+            message = Message.objects.select_related("action", "customer").get(pk=pk)
+        else:
+            message.attempts += 1
+            if message.action_id is not None:
                 cursor.execute(
-                    f"UPDATE {Action._meta.db_table} SET status = %s, attempts = %s WHERE id = %s",
-                    [action.status, action.attempts, action.pk],
+                    f"SELECT status FROM {Action._meta.db_table} WHERE id = %s",
+                    [message.action_id],
                 )
-        accepted = message.accepted_response
-    return message, accepted
+                message.action.status = cursor.fetchone()[0]
+        action = message.action
+        if action is not None and action.status in {ActionStatus.CREATED, ActionStatus.APPROVED}:
+            action.status = ActionStatus.SENDING
+            action.attempts = message.attempts
+            cursor.execute(
+                f"UPDATE {Action._meta.db_table} SET status = %s, attempts = %s WHERE id = %s",
+                [action.status, action.attempts, action.pk],
+            )
+    return message, receipt[0] if receipt else None
 
 
 def _items_changed(pks: list[int]) -> set[int]:
@@ -1238,12 +1309,13 @@ def _deliver_one(
     result: DeliveryResult,
     changed: set[int] | None = None,
     accepted: list[_Accepted] | None = None,
+    message: Message | None = None,
 ) -> None:
-    """Send one claimed message. What the server accepted is added to ``accepted``, which
-    the caller marks sent with the rest of its batch (one transaction for the batch); the
-    receipt, committed before, is what guarantees it is never sent again. Without
-    ``accepted`` it is marked sent at once."""
-    message, receipt = _begin(pk, claim)
+    """Send one claimed message (``message``: as its batch read it). What the server
+    accepted is added to ``accepted``, which the caller marks sent with the rest of its
+    batch (one transaction for the batch); the receipt, committed before, is what
+    guarantees it is never sent again. Without ``accepted`` it is marked sent at once."""
+    message, receipt = _begin(pk, claim, message)
     if message is None:
         return
     if message.attempts > 1:

@@ -26,6 +26,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+import numpy as np
 from defusedxml import ElementTree
 from django.utils import translation
 from django.utils.translation import gettext
@@ -333,19 +334,18 @@ def _qr_runs(payment: documents.Payment) -> tuple[int, str]:
     dark modules, quiet zone included in the coordinates) and the symbol's width in modules,
     quiet zone included: placed and scaled by one ``cm`` when drawn."""
     matrix = documents.epc_qr(payment).matrix
-    ops = []
-    for row_index, row in enumerate(matrix):
-        y = row_index + QR_QUIET_ZONE
-        column, size = 0, len(row)
-        while column < size:
-            if row[column]:
-                start = column
-                while column < size and row[column]:
-                    column += 1
-                ops.append(f"{start + QR_QUIET_ZONE} {y} {column - start} 1 re")
-            else:
-                column += 1
-    return len(matrix) + 2 * QR_QUIET_ZONE, "\n".join(ops)
+    size = len(matrix)
+    dark = np.frombuffer(b"".join(bytes(row) for row in matrix), dtype=np.uint8)
+    # A light module before and after each row: every run of dark modules starts where the
+    # row goes up and ends where it goes down.
+    edges = np.diff(np.pad(dark.reshape(size, size), ((0, 0), (1, 1))).astype(np.int8), axis=1)
+    rows, starts = np.nonzero(edges == 1)
+    _rows, ends = np.nonzero(edges == -1)
+    ops = "\n".join(
+        f"{start + QR_QUIET_ZONE} {row + QR_QUIET_ZONE} {end - start} 1 re"
+        for row, start, end in zip(rows.tolist(), starts.tolist(), ends.tolist(), strict=True)
+    )
+    return size + 2 * QR_QUIET_ZONE, ops
 
 
 # --- drawing ---------------------------------------------------------------------------------
