@@ -21,12 +21,11 @@ import os
 import socket
 import threading
 from dataclasses import dataclass, field
-from email.utils import formataddr, parseaddr
+from email.utils import formataddr, formatdate, parseaddr
 from typing import Any
 
 from django.conf import settings
 from django.core.files.base import ContentFile
-from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone, translation
@@ -34,7 +33,7 @@ from django.utils.translation import gettext as _
 from jinja2 import TemplateError
 
 from incassa.audit import recording as audit_recording
-from incassa.comms import accounts, documents, rendering, selectors, transport
+from incassa.comms import accounts, documents, mime, rendering, selectors, transport
 from incassa.comms.defaults import default_templates
 from incassa.comms.interest import RateTable
 from incassa.comms.models import (
@@ -621,24 +620,24 @@ def _fill(
         message.message_id = message_id_for(message)
         message.sender = _sender(company, result.medium, run)
         message.reply_to = run.sender(result.medium).reply_to
-        email = EmailMultiAlternatives(
+        raw = mime.email_bytes(
             subject=message.subject,
-            body=result.text,
-            from_email=message.sender,
-            to=result.recipients,
-            reply_to=[message.reply_to] if message.reply_to else None,
+            sender=message.sender,
+            recipients=result.recipients,
+            reply_to=message.reply_to,
             headers={
                 "Message-ID": message.message_id,
                 "X-Incassa-Reference": facts.payment_reference,
             },
+            text=result.text,
+            html=rendering.email_document(
+                result.html, language=result.language, title=result.subject
+            ),
+            attachment=(
+                (result.pdf_name, result.pdf, "application/pdf") if result.pdf is not None else None
+            ),
+            date=formatdate(localtime=settings.EMAIL_USE_LOCALTIME),
         )
-        email.attach_alternative(
-            rendering.email_document(result.html, language=result.language, title=result.subject),
-            "text/html",
-        )
-        if result.pdf is not None:
-            email.attach(result.pdf_name, result.pdf, "application/pdf")
-        raw = email.message().as_bytes(linesep="\r\n")
         message.raw.save(f"{message.uuid.hex}.eml", ContentFile(raw), save=False)
         message.status = MessageStatus.QUEUED
     else:
