@@ -417,7 +417,7 @@ def test_the_local_journal_covers_a_receipt_the_database_refused(
     def database_gone(*args, **kwargs):
         raise DatabaseError("server closed the connection unexpectedly")
 
-    monkeypatch.setattr(DeliveryReceipt.objects, "bulk_create", database_gone)
+    monkeypatch.setattr(services, "_record_receipt", database_gone)  # its insert fails
     with pytest.raises(DatabaseError):
         services.outbox_deliver(company=company, today=TODAY, now=NOW)
     assert len(smtp.received) == 1

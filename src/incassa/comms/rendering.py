@@ -151,6 +151,24 @@ def _money(facts: MessageFacts, amount: Decimal) -> str:
 
 def variables(facts: MessageFacts, *, html: bool) -> dict[str, Any]:
     """The documented variables (docs/templates.md), formatted in the message's language."""
+    return _with_tables(_plain_variables(facts), facts, html=html)
+
+
+def _with_tables(plain: dict[str, Any], facts: MessageFacts, *, html: bool) -> dict[str, Any]:
+    """The variables with the tables drawn for text or HTML (the rest is the same in both,
+    worked out once per message)."""
+    with translation.override(facts.language):
+        values = {
+            **plain,
+            "items_table": _items_table(facts, html=html, with_interest=False),
+            "items_table_with_interest": _items_table(facts, html=html, with_interest=True),
+            "payment_details": _payment_details(facts, plain["payment"], html=html),
+        }
+    values.update(facts.extra)
+    return values
+
+
+def _plain_variables(facts: MessageFacts) -> dict[str, Any]:
     lang = facts.language
     with translation.override(lang):
         items = [
@@ -201,11 +219,7 @@ def variables(facts: MessageFacts, *, html: bool) -> dict[str, Any]:
             "step": {"name": facts.step_name},
             "today": format_day(facts.today, lang),
             "deadline": format_day(deadline, lang),
-            "items_table": _items_table(facts, html=html, with_interest=False),
-            "items_table_with_interest": _items_table(facts, html=html, with_interest=True),
-            "payment_details": _payment_details(facts, payment, html=html),
         }
-    values.update(facts.extra)
     return values
 
 
@@ -311,10 +325,11 @@ def render(subject: str, body: str, facts: MessageFacts) -> Rendered:
     template (use ``template_errors`` to check one before saving it)."""
     try:
         with translation.override(facts.language):
-            text_vars = variables(facts, html=False)
+            plain = _plain_variables(facts)
+            text_vars = _with_tables(plain, facts, html=False)
             subject_text = _SPACES.sub(" ", _compiled(False, subject).render(text_vars))
             text = _compiled(False, body).render(text_vars).strip() + "\n"
-            html_body = _compiled(True, body).render(variables(facts, html=True))
+            html_body = _compiled(True, body).render(_with_tables(plain, facts, html=True))
     except TemplateError:
         raise
     except Exception as exc:  # 1 // 0 on a real customer's data, say

@@ -1352,19 +1352,15 @@ def _deliver_one(
 def _record_receipt(message: Message, response: str, claim: Claim) -> None:
     """The shared journal: the server's acceptance, committed on its own before the message
     is marked sent, so that a worker killed in between leaves a receipt any other worker
-    finds. (``bulk_create``: the receipt is no change a person made, and the message's
+    finds. (A plain insert: the receipt is no change a person made, and the message's
     ``message_sent`` audit entry already records the acceptance.)"""
+    moment = connection.ops.adapt_datetimefield_value
     try:
-        with transaction.atomic():
-            DeliveryReceipt.objects.bulk_create(
-                [
-                    DeliveryReceipt(
-                        message=message,
-                        accepted_at=timezone.now(),
-                        response=response[:2000],
-                        worker=claim.worker,
-                    )
-                ]
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {DeliveryReceipt._meta.db_table} "
+                "(message_id, accepted_at, response, worker) VALUES (%s, %s, %s, %s)",
+                [message.pk, moment(timezone.now()), response[:2000], claim.worker],
             )
     except IntegrityError:
         # Only when this worker's lease ran out mid-send and another sent it too.
