@@ -43,6 +43,13 @@ class Handler:
     refuse: dict[str, str] = field(default_factory=dict)
     next_mail_replies: list[str] = field(default_factory=list)  # one-shot answers to MAIL
     abort_after_data: bool = False  # take the message, then drop the connection unanswered
+    pipelining: bool = False  # offer ESMTP PIPELINING (aiosmtpd does not by itself)
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        session.host_name = hostname
+        if self.pipelining:
+            responses.insert(1, "250-PIPELINING")
+        return responses
 
     async def handle_MAIL(self, server, session, envelope, address, mail_options):
         if self.next_mail_replies:

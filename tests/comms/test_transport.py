@@ -7,6 +7,7 @@ import email.policy
 import json
 import logging
 import multiprocessing
+import smtplib
 import socket
 from email.message import EmailMessage
 
@@ -38,6 +39,21 @@ def make_message(message_id: str = "<m1@incassa.test>", body: str = "Gentile cli
     msg["Message-ID"] = message_id
     msg.set_content(body)
     return msg.as_bytes()  # the default policy: bare LF line endings
+
+
+@pytest.fixture(params=[False, True], ids=["one-command-at-a-time", "pipelined"])
+def smtp_server(smtp_server, request):
+    """Every test against a server that offers PIPELINING and one that does not: the
+    envelope goes out command by command, or in one write (RFC 2920), with the same
+    outcomes."""
+
+    def start(handler: Handler | None = None, **kwargs):
+        handler = handler or Handler()
+        handler.pipelining = request.param
+        return smtp_server(handler, **kwargs)
+
+    start.pipelining = request.param
+    return start
 
 
 @pytest.fixture(autouse=True)
@@ -92,6 +108,23 @@ def test_one_connection_serves_a_batch(smtp_server):
     assert len(handler.received) == 3
     assert len(controller.connections) == 1
     assert len({r.peer for r in handler.received}) == 1
+
+
+def test_a_pipelining_server_gets_the_envelope_in_one_write(smtp_server, monkeypatch):
+    controller, handler = smtp_server()
+    writes = []
+    with open_transport(account_for(controller)) as t:
+        send(t, "<m1@incassa.test>")  # connects and greets the server first
+        original = smtplib.SMTP.send
+        monkeypatch.setattr(
+            smtplib.SMTP, "send", lambda smtp, s: writes.append(s) or original(smtp, s)
+        )
+        send(t, "<m2@incassa.test>", recipients=["a@example.it", "b@example.it"])
+        written = len(writes)  # not the QUIT of the closing
+    # Pipelined: MAIL, both RCPT and DATA in one write, then the message. Otherwise each
+    # command on its own, waiting for its reply: MAIL, RCPT, RCPT, DATA, the message.
+    assert written == (2 if smtp_server.pipelining else 5)
+    assert [r.rcpt_tos for r in handler.received][-1] == ["a@example.it", "b@example.it"]
 
 
 def test_from_option_overrides_the_envelope_sender(smtp_server):
