@@ -718,7 +718,7 @@ def messages_prepare(
 
 
 # Messages written per transaction: a handful of queries for all of them.
-PREPARE_CHUNK = 25
+PREPARE_CHUNK = 100
 
 
 def _prepare_alone(
@@ -810,11 +810,12 @@ def _prepare_chunk(
             for m in messages
             if current.get(m.action_id) == status[m.action_id] and m.action_id not in taken
         ]
+        stored = {m.pk for m in kept}
         Message.objects.bulk_create(kept)
-        MessageItem.objects.bulk_create([line for line in lines if line.message in kept])
+        MessageItem.objects.bulk_create([line for line in lines if line.message_id in stored])
     result.prepared += len(kept)
     for message in messages:
-        if message not in kept:
+        if message.pk not in stored:
             result.busy += 1
             _delete_files(message)
 
