@@ -232,7 +232,7 @@ INCASSA_DELIVERY_JOURNAL = Path(_journal) if _journal else None  # empty: no loc
 # Several workers deliver one outbox: each claims a batch of messages for a lease; a killed
 # worker's messages are taken over when its lease ends (docs/communications.md).
 INCASSA_DELIVERY_LEASE_SECONDS = float(os.environ.get("INCASSA_DELIVERY_LEASE_SECONDS", "300"))
-INCASSA_DELIVERY_BATCH = int(os.environ.get("INCASSA_DELIVERY_BATCH", "20"))
+INCASSA_DELIVERY_BATCH = int(os.environ.get("INCASSA_DELIVERY_BATCH", "50"))
 # The daily cycle's delivery is shared by this many workers (set it to the number of worker
 # processes): the cycle's own worker and N-1 delivery tasks each write a part of the day's
 # messages and all of them send.

@@ -950,8 +950,9 @@ def delivery_lease() -> dt.timedelta:
 
 
 def delivery_batch_size() -> int:
-    """How many messages one claim takes (``INCASSA_DELIVERY_BATCH``, 20)."""
-    return max(1, int(_setting("INCASSA_DELIVERY_BATCH", "20")))
+    """How many messages one claim takes (``INCASSA_DELIVERY_BATCH``, 50): a claim, the
+    check of its items and the marking of what was sent are a few queries per batch."""
+    return max(1, int(_setting("INCASSA_DELIVERY_BATCH", "50")))
 
 
 @dataclass(frozen=True)
