@@ -31,6 +31,7 @@ from tests.factories import (
 )
 from tests.web.test_customers import (
     CUSTOMERS,
+    balances_unknown,
     codes_listed,
     customer_url,
     get,
@@ -301,6 +302,7 @@ def test_the_same_request_without_htmx_is_the_whole_page(client, ledger):  # noq
 
 def test_the_customers_pages_in_place(client, ledger):  # noqa: F811
     CustomerFactory.create_batch(60, company=ledger)
+    balances_unknown(ledger)
     logged_in(client, ledger, language="en")
     # 64 customers, 50 a page: page 2 holds 14; its "Previous" link is htmx's too.
     html = part(client.get(CUSTOMERS, {"page": "2"}, headers=hx("customer-results")))
