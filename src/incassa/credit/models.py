@@ -8,6 +8,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator
 from django.db import models
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from incassa.core.fields import MoneyField
@@ -129,7 +130,12 @@ class CustomerCredit(models.Model):
     class Meta:
         verbose_name = _("customer credit")
         verbose_name_plural = _("customers' credit")
-        indexes = [models.Index(fields=["credit_class"], name="customercredit_class")]
+        indexes = [
+            models.Index(fields=["credit_class"], name="customercredit_class"),
+            models.Index(
+                fields=["customer"], condition=Q(blocked=True), name="customercredit_blocked"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.customer}: {self.credit_class} ({self.score})"
