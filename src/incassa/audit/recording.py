@@ -62,6 +62,8 @@ EXCLUDED_MODELS: dict[str, str] = {
     "credit.scorehistory": "daily scores, recomputed in bulk after every import",
     "credit.itemcriticality": "criticality of each item, recomputed in bulk after every import",
     "credit.kpisnapshot": "daily key figures, recomputed in bulk",
+    "ledger.openbalancestate": "when the customers' balances the long lists rank by were last "
+    "computed, with every snapshot and every computation of the scores",
 }
 # Tables the engine and the outbox change row by row many times a day: recorded when a
 # person changes them (approves an action, retries a message), not when the automatic flow
