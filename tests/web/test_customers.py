@@ -394,7 +394,7 @@ def test_list_filters(client, ledger):
 
 
 def balances_unknown(company) -> None:
-    """Customers and items made by factories, not by an import (which refreshes the
+    """Customers and items made by factories, not by an import (whose scores refresh the
     customers' precomputed balances): the lists must compute live, as they do when the
     balances are older than the latest snapshot."""
     OpenBalanceState.objects.filter(company=company).delete()

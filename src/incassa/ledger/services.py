@@ -25,7 +25,6 @@ from django.utils import timezone
 from incassa.core import bulk
 from incassa.core.users import recorded_user
 from incassa.ledger import parsing
-from incassa.ledger.balances import open_balances_refresh
 from incassa.ledger.models import (
     BankPaidItem,
     BankPaidStatus,
@@ -210,9 +209,6 @@ def receivables_import(
                 on_progress=on_progress,
             )
             _finish_run(run, parsed, errors, counts, ImportStatus.APPLIED)
-            # The customers' balances the long lists and the dashboard read commit with the
-            # snapshot: they are never stale, even while the scores are being computed.
-            open_balances_refresh(company=company, as_of=timezone.localdate())
             snapshot_applied.send(
                 sender=ImportRun, company=company, as_of=as_of, closed=counts.closed
             )
