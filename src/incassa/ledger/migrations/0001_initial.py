@@ -8,6 +8,7 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     initial = True
 
     dependencies = [
@@ -16,697 +17,259 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name="Company",
+            name='Company',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("code", models.SlugField(max_length=40, unique=True, verbose_name="code")),
-                ("name", models.CharField(max_length=200, verbose_name="name")),
-                (
-                    "vat_number",
-                    models.CharField(
-                        blank=True,
-                        max_length=20,
-                        validators=[incassa.ledger.models.validate_vat_number],
-                        verbose_name="VAT number",
-                    ),
-                ),
-                (
-                    "fiscal_code",
-                    models.CharField(
-                        blank=True,
-                        max_length=16,
-                        validators=[incassa.ledger.models.validate_fiscal_code],
-                        verbose_name="fiscal code",
-                    ),
-                ),
-                ("iban", models.CharField(blank=True, max_length=34, verbose_name="IBAN")),
-                ("address", models.CharField(blank=True, max_length=200, verbose_name="address")),
-                (
-                    "postal_code",
-                    models.CharField(blank=True, max_length=10, verbose_name="postal code"),
-                ),
-                ("city", models.CharField(blank=True, max_length=100, verbose_name="city")),
-                ("province", models.CharField(blank=True, max_length=2, verbose_name="province")),
-                ("country", models.CharField(default="IT", max_length=2, verbose_name="country")),
-                ("email", models.EmailField(blank=True, max_length=254, verbose_name="email")),
-                ("phone", models.CharField(blank=True, max_length=40, verbose_name="phone")),
-                (
-                    "max_close_share",
-                    models.DecimalField(
-                        blank=True,
-                        decimal_places=3,
-                        help_text="Empty: the installation's default (INCASSA_MAX_CLOSE_SHARE).",
-                        max_digits=4,
-                        null=True,
-                        verbose_name="largest share of open items a snapshot may close",
-                    ),
-                ),
-                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created at")),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('code', models.SlugField(max_length=40, unique=True, verbose_name='code')),
+                ('name', models.CharField(max_length=200, verbose_name='name')),
+                ('vat_number', models.CharField(blank=True, max_length=20, validators=[incassa.ledger.models.validate_vat_number], verbose_name='VAT number')),
+                ('fiscal_code', models.CharField(blank=True, max_length=16, validators=[incassa.ledger.models.validate_fiscal_code], verbose_name='fiscal code')),
+                ('iban', models.CharField(blank=True, max_length=34, verbose_name='IBAN')),
+                ('address', models.CharField(blank=True, max_length=200, verbose_name='address')),
+                ('postal_code', models.CharField(blank=True, max_length=10, verbose_name='postal code')),
+                ('city', models.CharField(blank=True, max_length=100, verbose_name='city')),
+                ('province', models.CharField(blank=True, max_length=2, verbose_name='province')),
+                ('country', models.CharField(default='IT', max_length=2, verbose_name='country')),
+                ('email', models.EmailField(blank=True, max_length=254, verbose_name='email')),
+                ('phone', models.CharField(blank=True, max_length=40, verbose_name='phone')),
+                ('max_close_share', models.DecimalField(blank=True, decimal_places=3, help_text="Empty: the installation's default (INCASSA_MAX_CLOSE_SHARE).", max_digits=4, null=True, verbose_name='largest share of open items a snapshot may close')),
+                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created at')),
             ],
             options={
-                "verbose_name": "company",
-                "verbose_name_plural": "companies",
-                "ordering": ["name"],
+                'verbose_name': 'company',
+                'verbose_name_plural': 'companies',
+                'ordering': ['name'],
             },
         ),
         migrations.CreateModel(
-            name="CustomerCategory",
+            name='CustomerCategory',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("code", models.CharField(max_length=60, verbose_name="code")),
-                ("name", models.CharField(blank=True, max_length=200, verbose_name="name")),
-                (
-                    "company",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="categories",
-                        to="ledger.company",
-                        verbose_name="company",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('code', models.CharField(max_length=60, verbose_name='code')),
+                ('name', models.CharField(blank=True, max_length=200, verbose_name='name')),
+                ('company', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='categories', to='ledger.company', verbose_name='company')),
             ],
             options={
-                "verbose_name": "customer category",
-                "verbose_name_plural": "customer categories",
-                "ordering": ["code"],
+                'verbose_name': 'customer category',
+                'verbose_name_plural': 'customer categories',
+                'ordering': ['code'],
             },
         ),
         migrations.CreateModel(
-            name="Customer",
+            name='Customer',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("code", models.CharField(max_length=60, verbose_name="customer code")),
-                ("name", models.CharField(blank=True, max_length=200, verbose_name="company name")),
-                (
-                    "vat_number",
-                    models.CharField(
-                        blank=True,
-                        max_length=20,
-                        validators=[incassa.ledger.models.validate_vat_number],
-                        verbose_name="VAT number",
-                    ),
-                ),
-                (
-                    "fiscal_code",
-                    models.CharField(
-                        blank=True,
-                        max_length=16,
-                        validators=[incassa.ledger.models.validate_fiscal_code],
-                        verbose_name="fiscal code",
-                    ),
-                ),
-                (
-                    "emails",
-                    models.CharField(
-                        blank=True,
-                        help_text="Several addresses: comma-separated.",
-                        max_length=500,
-                        verbose_name="emails",
-                    ),
-                ),
-                ("pec", models.EmailField(blank=True, max_length=254, verbose_name="PEC")),
-                ("phone", models.CharField(blank=True, max_length=60, verbose_name="phone")),
-                ("address", models.CharField(blank=True, max_length=200, verbose_name="address")),
-                (
-                    "postal_code",
-                    models.CharField(blank=True, max_length=10, verbose_name="postal code"),
-                ),
-                ("city", models.CharField(blank=True, max_length=100, verbose_name="city")),
-                ("province", models.CharField(blank=True, max_length=2, verbose_name="province")),
-                (
-                    "country",
-                    models.CharField(
-                        blank=True, default="IT", max_length=2, verbose_name="country"
-                    ),
-                ),
-                (
-                    "language",
-                    models.CharField(
-                        choices=[("it", "Italiano"), ("en", "English")],
-                        default="it",
-                        max_length=5,
-                        verbose_name="language",
-                    ),
-                ),
-                (
-                    "payment_terms",
-                    models.CharField(blank=True, max_length=100, verbose_name="payment terms"),
-                ),
-                (
-                    "credit_limit",
-                    incassa.core.fields.MoneyField(
-                        blank=True, null=True, verbose_name="credit limit"
-                    ),
-                ),
-                (
-                    "customer_since",
-                    models.DateField(blank=True, null=True, verbose_name="customer since"),
-                ),
-                ("notes", models.TextField(blank=True, verbose_name="notes")),
-                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created at")),
-                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="updated at")),
-                (
-                    "company",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="customers",
-                        to="ledger.company",
-                        verbose_name="company",
-                    ),
-                ),
-                (
-                    "category",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="customers",
-                        to="ledger.customercategory",
-                        verbose_name="category",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('code', models.CharField(max_length=60, verbose_name='customer code')),
+                ('name', models.CharField(blank=True, max_length=200, verbose_name='company name')),
+                ('vat_number', models.CharField(blank=True, max_length=20, validators=[incassa.ledger.models.validate_vat_number], verbose_name='VAT number')),
+                ('fiscal_code', models.CharField(blank=True, max_length=16, validators=[incassa.ledger.models.validate_fiscal_code], verbose_name='fiscal code')),
+                ('emails', models.CharField(blank=True, help_text='Several addresses: comma-separated.', max_length=500, verbose_name='emails')),
+                ('pec', models.EmailField(blank=True, max_length=254, verbose_name='PEC')),
+                ('phone', models.CharField(blank=True, max_length=60, verbose_name='phone')),
+                ('address', models.CharField(blank=True, max_length=200, verbose_name='address')),
+                ('postal_code', models.CharField(blank=True, max_length=10, verbose_name='postal code')),
+                ('city', models.CharField(blank=True, max_length=100, verbose_name='city')),
+                ('province', models.CharField(blank=True, max_length=2, verbose_name='province')),
+                ('country', models.CharField(blank=True, default='IT', max_length=2, verbose_name='country')),
+                ('language', models.CharField(choices=[('it', 'Italiano'), ('en', 'English')], default='it', max_length=5, verbose_name='language')),
+                ('payment_terms', models.CharField(blank=True, max_length=100, verbose_name='payment terms')),
+                ('credit_limit', incassa.core.fields.MoneyField(blank=True, null=True, verbose_name='credit limit')),
+                ('customer_since', models.DateField(blank=True, null=True, verbose_name='customer since')),
+                ('notes', models.TextField(blank=True, verbose_name='notes')),
+                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created at')),
+                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='updated at')),
+                ('company', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='customers', to='ledger.company', verbose_name='company')),
+                ('category', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='customers', to='ledger.customercategory', verbose_name='category')),
             ],
             options={
-                "verbose_name": "customer",
-                "verbose_name_plural": "customers",
-                "ordering": ["company", "code"],
+                'verbose_name': 'customer',
+                'verbose_name_plural': 'customers',
+                'ordering': ['company', 'code'],
             },
         ),
         migrations.CreateModel(
-            name="ImportRun",
+            name='ImportRun',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                (
-                    "kind",
-                    models.CharField(
-                        choices=[
-                            ("receivables", "Receivables snapshot"),
-                            ("invoices", "Issued invoices"),
-                        ],
-                        max_length=20,
-                        verbose_name="kind",
-                    ),
-                ),
-                ("file_name", models.CharField(max_length=500, verbose_name="file name")),
-                (
-                    "checksum",
-                    models.CharField(db_index=True, max_length=64, verbose_name="SHA-256"),
-                ),
-                ("as_of", models.DateField(verbose_name="as of")),
-                ("is_partial", models.BooleanField(default=False, verbose_name="partial")),
-                ("is_forced", models.BooleanField(default=False, verbose_name="forced")),
-                (
-                    "status",
-                    models.CharField(
-                        choices=[
-                            ("applied", "Applied"),
-                            ("rejected", "Rejected: invalid rows"),
-                            ("refused", "Refused: would close too many items"),
-                            ("failed", "Failed"),
-                        ],
-                        max_length=20,
-                        verbose_name="status",
-                    ),
-                ),
-                ("rows_read", models.PositiveIntegerField(default=0, verbose_name="rows read")),
-                (
-                    "rows_rejected",
-                    models.PositiveIntegerField(default=0, verbose_name="rows rejected"),
-                ),
-                ("created", models.PositiveIntegerField(default=0, verbose_name="created")),
-                ("updated", models.PositiveIntegerField(default=0, verbose_name="updated")),
-                ("closed", models.PositiveIntegerField(default=0, verbose_name="closed")),
-                ("reopened", models.PositiveIntegerField(default=0, verbose_name="reopened")),
-                ("unchanged", models.PositiveIntegerField(default=0, verbose_name="unchanged")),
-                (
-                    "customers_created",
-                    models.PositiveIntegerField(default=0, verbose_name="customers created"),
-                ),
-                ("message", models.TextField(blank=True, verbose_name="message")),
-                ("report", models.JSONField(blank=True, default=dict, verbose_name="report")),
-                (
-                    "source",
-                    models.CharField(
-                        blank=True,
-                        help_text="Command line, web upload, inbox.",
-                        max_length=200,
-                        verbose_name="source",
-                    ),
-                ),
-                ("started_at", models.DateTimeField(verbose_name="started at")),
-                (
-                    "finished_at",
-                    models.DateTimeField(blank=True, null=True, verbose_name="finished at"),
-                ),
-                (
-                    "company",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="imports",
-                        to="ledger.company",
-                        verbose_name="company",
-                    ),
-                ),
-                (
-                    "imported_by",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                        verbose_name="imported by",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('kind', models.CharField(choices=[('receivables', 'Receivables snapshot'), ('invoices', 'Issued invoices')], max_length=20, verbose_name='kind')),
+                ('file_name', models.CharField(max_length=500, verbose_name='file name')),
+                ('checksum', models.CharField(db_index=True, max_length=64, verbose_name='SHA-256')),
+                ('as_of', models.DateField(verbose_name='as of')),
+                ('is_partial', models.BooleanField(default=False, verbose_name='partial')),
+                ('is_forced', models.BooleanField(default=False, verbose_name='forced')),
+                ('status', models.CharField(choices=[('applied', 'Applied'), ('rejected', 'Rejected: invalid rows'), ('refused', 'Refused: would close too many items'), ('failed', 'Failed')], max_length=20, verbose_name='status')),
+                ('rows_read', models.PositiveIntegerField(default=0, verbose_name='rows read')),
+                ('rows_rejected', models.PositiveIntegerField(default=0, verbose_name='rows rejected')),
+                ('created', models.PositiveIntegerField(default=0, verbose_name='created')),
+                ('updated', models.PositiveIntegerField(default=0, verbose_name='updated')),
+                ('closed', models.PositiveIntegerField(default=0, verbose_name='closed')),
+                ('reopened', models.PositiveIntegerField(default=0, verbose_name='reopened')),
+                ('unchanged', models.PositiveIntegerField(default=0, verbose_name='unchanged')),
+                ('customers_created', models.PositiveIntegerField(default=0, verbose_name='customers created')),
+                ('message', models.TextField(blank=True, verbose_name='message')),
+                ('report', models.JSONField(blank=True, default=dict, verbose_name='report')),
+                ('source', models.CharField(blank=True, help_text='Command line, web upload, inbox.', max_length=200, verbose_name='source')),
+                ('started_at', models.DateTimeField(verbose_name='started at')),
+                ('finished_at', models.DateTimeField(blank=True, null=True, verbose_name='finished at')),
+                ('company', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='imports', to='ledger.company', verbose_name='company')),
+                ('imported_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='imported by')),
             ],
             options={
-                "verbose_name": "import",
-                "verbose_name_plural": "imports",
-                "ordering": ["-started_at"],
+                'verbose_name': 'import',
+                'verbose_name_plural': 'imports',
+                'ordering': ['-started_at'],
             },
         ),
         migrations.CreateModel(
-            name="IssuedInvoice",
+            name='IssuedInvoice',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                (
-                    "document_number",
-                    models.CharField(max_length=60, verbose_name="document number"),
-                ),
-                (
-                    "document_date",
-                    models.DateField(blank=True, null=True, verbose_name="document date"),
-                ),
-                ("due_date", models.DateField(verbose_name="due date")),
-                (
-                    "document_type",
-                    models.CharField(
-                        choices=[
-                            ("invoice", "Invoice"),
-                            ("credit_note", "Credit note"),
-                            ("debit_note", "Debit note"),
-                        ],
-                        default="invoice",
-                        max_length=20,
-                        verbose_name="document type",
-                    ),
-                ),
-                ("amount", incassa.core.fields.MoneyField(verbose_name="amount")),
-                (
-                    "currency",
-                    models.CharField(default="EUR", max_length=3, verbose_name="currency"),
-                ),
-                (
-                    "company",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="issued_invoices",
-                        to="ledger.company",
-                        verbose_name="company",
-                    ),
-                ),
-                (
-                    "customer",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="issued_invoices",
-                        to="ledger.customer",
-                        verbose_name="customer",
-                    ),
-                ),
-                (
-                    "import_run",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="+",
-                        to="ledger.importrun",
-                        verbose_name="import",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('document_number', models.CharField(max_length=60, verbose_name='document number')),
+                ('document_date', models.DateField(blank=True, null=True, verbose_name='document date')),
+                ('due_date', models.DateField(verbose_name='due date')),
+                ('document_type', models.CharField(choices=[('invoice', 'Invoice'), ('credit_note', 'Credit note'), ('debit_note', 'Debit note')], default='invoice', max_length=20, verbose_name='document type')),
+                ('amount', incassa.core.fields.MoneyField(verbose_name='amount')),
+                ('currency', models.CharField(default='EUR', max_length=3, verbose_name='currency')),
+                ('company', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='issued_invoices', to='ledger.company', verbose_name='company')),
+                ('customer', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='issued_invoices', to='ledger.customer', verbose_name='customer')),
+                ('import_run', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='ledger.importrun', verbose_name='import')),
             ],
             options={
-                "verbose_name": "issued invoice",
-                "verbose_name_plural": "issued invoices",
-                "ordering": ["document_date", "document_number"],
+                'verbose_name': 'issued invoice',
+                'verbose_name_plural': 'issued invoices',
+                'ordering': ['document_date', 'document_number'],
             },
         ),
         migrations.CreateModel(
-            name="Membership",
+            name='Membership',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                (
-                    "role",
-                    models.CharField(
-                        choices=[
-                            ("administrator", "Administrator"),
-                            ("credit_manager", "Credit manager"),
-                            ("collector", "Collector"),
-                            ("sales_agent", "Sales agent"),
-                            ("auditor", "Auditor"),
-                        ],
-                        max_length=20,
-                        verbose_name="role",
-                    ),
-                ),
-                (
-                    "company",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="memberships",
-                        to="ledger.company",
-                        verbose_name="company",
-                    ),
-                ),
-                (
-                    "user",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="memberships",
-                        to=settings.AUTH_USER_MODEL,
-                        verbose_name="user",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('role', models.CharField(choices=[('administrator', 'Administrator'), ('credit_manager', 'Credit manager'), ('collector', 'Collector'), ('sales_agent', 'Sales agent'), ('auditor', 'Auditor')], max_length=20, verbose_name='role')),
+                ('company', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='memberships', to='ledger.company', verbose_name='company')),
+                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='memberships', to=settings.AUTH_USER_MODEL, verbose_name='user')),
             ],
             options={
-                "verbose_name": "membership",
-                "verbose_name_plural": "memberships",
+                'verbose_name': 'membership',
+                'verbose_name_plural': 'memberships',
             },
         ),
         migrations.CreateModel(
-            name="Receivable",
+            name='Receivable',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                (
-                    "document_number",
-                    models.CharField(max_length=60, verbose_name="document number"),
-                ),
-                (
-                    "document_date",
-                    models.DateField(blank=True, null=True, verbose_name="document date"),
-                ),
-                ("due_date", models.DateField(verbose_name="due date")),
-                (
-                    "document_type",
-                    models.CharField(
-                        choices=[
-                            ("invoice", "Invoice"),
-                            ("credit_note", "Credit note"),
-                            ("debit_note", "Debit note"),
-                        ],
-                        default="invoice",
-                        max_length=20,
-                        verbose_name="document type",
-                    ),
-                ),
-                ("amount", incassa.core.fields.MoneyField(verbose_name="amount")),
-                ("open_amount", incassa.core.fields.MoneyField(verbose_name="open amount")),
-                (
-                    "currency",
-                    models.CharField(default="EUR", max_length=3, verbose_name="currency"),
-                ),
-                (
-                    "status",
-                    models.CharField(
-                        choices=[("open", "Open"), ("closed", "Closed")],
-                        default="open",
-                        max_length=10,
-                        verbose_name="status",
-                    ),
-                ),
-                ("first_seen_on", models.DateField(verbose_name="first seen on")),
-                ("last_changed_on", models.DateField(verbose_name="last changed on")),
-                ("closed_on", models.DateField(blank=True, null=True, verbose_name="closed on")),
-                (
-                    "company",
-                    models.ForeignKey(
-                        db_index=False,
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="receivables",
-                        to="ledger.company",
-                        verbose_name="company",
-                    ),
-                ),
-                (
-                    "customer",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="receivables",
-                        to="ledger.customer",
-                        verbose_name="customer",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('document_number', models.CharField(max_length=60, verbose_name='document number')),
+                ('document_date', models.DateField(blank=True, null=True, verbose_name='document date')),
+                ('due_date', models.DateField(verbose_name='due date')),
+                ('document_type', models.CharField(choices=[('invoice', 'Invoice'), ('credit_note', 'Credit note'), ('debit_note', 'Debit note')], default='invoice', max_length=20, verbose_name='document type')),
+                ('amount', incassa.core.fields.MoneyField(verbose_name='amount')),
+                ('open_amount', incassa.core.fields.MoneyField(verbose_name='open amount')),
+                ('currency', models.CharField(default='EUR', max_length=3, verbose_name='currency')),
+                ('status', models.CharField(choices=[('open', 'Open'), ('closed', 'Closed')], default='open', max_length=10, verbose_name='status')),
+                ('first_seen_on', models.DateField(verbose_name='first seen on')),
+                ('last_changed_on', models.DateField(verbose_name='last changed on')),
+                ('closed_on', models.DateField(blank=True, null=True, verbose_name='closed on')),
+                ('company', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='receivables', to='ledger.company', verbose_name='company')),
+                ('customer', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='receivables', to='ledger.customer', verbose_name='customer')),
             ],
             options={
-                "verbose_name": "receivable",
-                "verbose_name_plural": "receivables",
-                "ordering": ["due_date", "document_number"],
+                'verbose_name': 'receivable',
+                'verbose_name_plural': 'receivables',
+                'ordering': ['due_date', 'document_number'],
             },
         ),
         migrations.CreateModel(
-            name="ReceivableEvent",
+            name='ReceivableEvent',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                (
-                    "kind",
-                    models.CharField(
-                        choices=[
-                            ("created", "Created"),
-                            ("amount_changed", "Amount changed"),
-                            ("closed", "Closed"),
-                            ("reopened", "Reopened"),
-                        ],
-                        max_length=20,
-                        verbose_name="kind",
-                    ),
-                ),
-                ("on_date", models.DateField(verbose_name="date")),
-                (
-                    "amount_before",
-                    incassa.core.fields.MoneyField(
-                        blank=True, null=True, verbose_name="open amount before"
-                    ),
-                ),
-                (
-                    "amount_after",
-                    incassa.core.fields.MoneyField(
-                        blank=True, null=True, verbose_name="open amount after"
-                    ),
-                ),
-                (
-                    "import_run",
-                    models.ForeignKey(
-                        blank=True,
-                        db_index=False,
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="events",
-                        to="ledger.importrun",
-                        verbose_name="import",
-                    ),
-                ),
-                (
-                    "receivable",
-                    models.ForeignKey(
-                        db_index=False,
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="events",
-                        to="ledger.receivable",
-                        verbose_name="item",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('kind', models.CharField(choices=[('created', 'Created'), ('amount_changed', 'Amount changed'), ('closed', 'Closed'), ('reopened', 'Reopened')], max_length=20, verbose_name='kind')),
+                ('on_date', models.DateField(verbose_name='date')),
+                ('amount_before', incassa.core.fields.MoneyField(blank=True, null=True, verbose_name='open amount before')),
+                ('amount_after', incassa.core.fields.MoneyField(blank=True, null=True, verbose_name='open amount after')),
+                ('import_run', models.ForeignKey(blank=True, db_index=False, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='events', to='ledger.importrun', verbose_name='import')),
+                ('receivable', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='events', to='ledger.receivable', verbose_name='item')),
             ],
             options={
-                "verbose_name": "item event",
-                "verbose_name_plural": "item events",
-                "ordering": ["on_date", "id"],
+                'verbose_name': 'item event',
+                'verbose_name_plural': 'item events',
+                'ordering': ['on_date', 'id'],
             },
         ),
         migrations.CreateModel(
-            name="SalesAgent",
+            name='SalesAgent',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("name", models.CharField(max_length=200, verbose_name="name")),
-                ("email", models.EmailField(blank=True, max_length=254, verbose_name="email")),
-                (
-                    "company",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="sales_agents",
-                        to="ledger.company",
-                        verbose_name="company",
-                    ),
-                ),
-                (
-                    "user",
-                    models.ForeignKey(
-                        blank=True,
-                        help_text="The login of this agent, to show them their customers.",
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                        verbose_name="user",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('name', models.CharField(max_length=200, verbose_name='name')),
+                ('email', models.EmailField(blank=True, max_length=254, verbose_name='email')),
+                ('company', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='sales_agents', to='ledger.company', verbose_name='company')),
+                ('user', models.ForeignKey(blank=True, help_text='The login of this agent, to show them their customers.', null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='user')),
             ],
             options={
-                "verbose_name": "sales agent",
-                "verbose_name_plural": "sales agents",
-                "ordering": ["name"],
+                'verbose_name': 'sales agent',
+                'verbose_name_plural': 'sales agents',
+                'ordering': ['name'],
             },
         ),
         migrations.AddField(
-            model_name="customer",
-            name="sales_agent",
-            field=models.ForeignKey(
-                blank=True,
-                null=True,
-                on_delete=django.db.models.deletion.SET_NULL,
-                related_name="customers",
-                to="ledger.salesagent",
-                verbose_name="sales agent",
-            ),
+            model_name='customer',
+            name='sales_agent',
+            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='customers', to='ledger.salesagent', verbose_name='sales agent'),
         ),
         migrations.CreateModel(
-            name="ColumnMapping",
+            name='ColumnMapping',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("column", models.CharField(max_length=200, verbose_name="column header")),
-                ("field", models.CharField(max_length=40, verbose_name="field")),
-                (
-                    "company",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="column_mappings",
-                        to="ledger.company",
-                        verbose_name="company",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('column', models.CharField(max_length=200, verbose_name='column header')),
+                ('field', models.CharField(max_length=40, verbose_name='field')),
+                ('company', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='column_mappings', to='ledger.company', verbose_name='company')),
             ],
             options={
-                "verbose_name": "column mapping",
-                "verbose_name_plural": "column mappings",
-                "constraints": [
-                    models.UniqueConstraint(
-                        fields=("company", "column"), name="columnmapping_unique"
-                    )
-                ],
+                'verbose_name': 'column mapping',
+                'verbose_name_plural': 'column mappings',
+                'constraints': [models.UniqueConstraint(fields=('company', 'column'), name='columnmapping_unique')],
             },
         ),
         migrations.AddConstraint(
-            model_name="customercategory",
-            constraint=models.UniqueConstraint(
-                fields=("company", "code"), name="category_unique_code"
-            ),
+            model_name='customercategory',
+            constraint=models.UniqueConstraint(fields=('company', 'code'), name='category_unique_code'),
         ),
         migrations.AddIndex(
-            model_name="issuedinvoice",
-            index=models.Index(fields=["company", "document_date"], name="issuedinvoice_date"),
+            model_name='issuedinvoice',
+            index=models.Index(fields=['company', 'document_date'], name='issuedinvoice_date'),
         ),
         migrations.AddConstraint(
-            model_name="issuedinvoice",
-            constraint=models.UniqueConstraint(
-                fields=("company", "customer", "document_number", "due_date"),
-                name="issuedinvoice_natural_key",
-            ),
+            model_name='issuedinvoice',
+            constraint=models.UniqueConstraint(fields=('company', 'customer', 'document_number', 'due_date'), name='issuedinvoice_natural_key'),
         ),
         migrations.AddConstraint(
-            model_name="membership",
-            constraint=models.UniqueConstraint(
-                fields=("user", "company"), name="membership_unique_user"
-            ),
+            model_name='membership',
+            constraint=models.UniqueConstraint(fields=('user', 'company'), name='membership_unique_user'),
         ),
         migrations.AddIndex(
-            model_name="receivable",
-            index=models.Index(
-                fields=["company", "status", "due_date", "open_amount"],
-                name="receivable_status_due",
-            ),
+            model_name='receivable',
+            index=models.Index(fields=['company', 'status', 'due_date', 'open_amount'], name='receivable_status_due'),
         ),
         migrations.AddIndex(
-            model_name="receivable",
-            index=models.Index(
-                fields=["company", "status", "customer", "due_date", "open_amount"],
-                name="receivable_customer_due",
-            ),
+            model_name='receivable',
+            index=models.Index(fields=['company', 'status', 'customer', 'due_date', 'open_amount'], name='receivable_customer_due'),
         ),
         migrations.AddConstraint(
-            model_name="receivable",
-            constraint=models.UniqueConstraint(
-                fields=("company", "customer", "document_number", "due_date"),
-                name="receivable_natural_key",
-            ),
+            model_name='receivable',
+            constraint=models.UniqueConstraint(fields=('company', 'customer', 'document_number', 'due_date'), name='receivable_natural_key'),
         ),
         migrations.AddIndex(
-            model_name="receivableevent",
-            index=models.Index(fields=["receivable", "on_date"], name="event_receivable_date"),
+            model_name='receivableevent',
+            index=models.Index(fields=['receivable', 'on_date'], name='event_receivable_date'),
         ),
         migrations.AddConstraint(
-            model_name="salesagent",
-            constraint=models.UniqueConstraint(
-                fields=("company", "name"), name="salesagent_unique_name"
-            ),
+            model_name='salesagent',
+            constraint=models.UniqueConstraint(fields=('company', 'name'), name='salesagent_unique_name'),
         ),
         migrations.AddIndex(
-            model_name="customer",
-            index=models.Index(fields=["company", "name"], name="customer_company_name"),
+            model_name='customer',
+            index=models.Index(fields=['company', 'name'], name='customer_company_name'),
         ),
         migrations.AddConstraint(
-            model_name="customer",
-            constraint=models.UniqueConstraint(
-                fields=("company", "code"), name="customer_unique_code"
-            ),
+            model_name='customer',
+            constraint=models.UniqueConstraint(fields=('company', 'code'), name='customer_unique_code'),
         ),
     ]

@@ -6,104 +6,60 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("ledger", "0001_initial"),
+        ('ledger', '0001_initial'),
     ]
 
     operations = [
         migrations.AddField(
-            model_name="company",
-            name="letter_footer",
-            field=models.TextField(
-                blank=True,
-                help_text="Legal data printed at the foot of every letter: share capital, REA...",
-                verbose_name="letterhead footer",
-            ),
+            model_name='company',
+            name='letter_footer',
+            field=models.TextField(blank=True, help_text='Legal data printed at the foot of every letter: share capital, REA...', verbose_name='letterhead footer'),
         ),
         migrations.AddField(
-            model_name="company",
-            name="logo",
-            field=models.FileField(
-                blank=True,
-                help_text="PNG, JPEG or SVG, printed on the letterhead.",
-                upload_to="logos/",
-                validators=[
-                    django.core.validators.FileExtensionValidator(["png", "jpg", "jpeg", "svg"]),
-                    incassa.ledger.models.validate_logo_size,
-                ],
-                verbose_name="logo",
-            ),
+            model_name='company',
+            name='logo',
+            field=models.FileField(blank=True, help_text='PNG, JPEG or SVG, printed on the letterhead.', upload_to='logos/', validators=[django.core.validators.FileExtensionValidator(['png', 'jpg', 'jpeg', 'svg']), incassa.ledger.models.validate_logo_size], verbose_name='logo'),
         ),
         migrations.AddField(
-            model_name="company",
-            name="pec",
-            field=models.EmailField(blank=True, max_length=254, verbose_name="PEC"),
+            model_name='company',
+            name='pec',
+            field=models.EmailField(blank=True, max_length=254, verbose_name='PEC'),
         ),
         migrations.AddField(
-            model_name="company",
-            name="reply_to",
-            field=models.EmailField(
-                blank=True,
-                help_text="Empty: replies go to the sender.",
-                max_length=254,
-                verbose_name="reply-to address",
-            ),
+            model_name='company',
+            name='reply_to',
+            field=models.EmailField(blank=True, help_text='Empty: replies go to the sender.', max_length=254, verbose_name='reply-to address'),
         ),
         migrations.AddField(
-            model_name="company",
-            name="sender_name",
-            field=models.CharField(
-                blank=True,
-                help_text="Shown beside the sender address, e.g. 'Acme - Ufficio crediti'.",
-                max_length=100,
-                verbose_name="sender name",
-            ),
+            model_name='company',
+            name='sender_name',
+            field=models.CharField(blank=True, help_text="Shown beside the sender address, e.g. 'Acme - Ufficio crediti'.", max_length=100, verbose_name='sender name'),
         ),
         migrations.AddField(
-            model_name="company",
-            name="signature",
-            field=models.TextField(
-                blank=True, help_text="Closes every letter and email.", verbose_name="signature"
-            ),
+            model_name='company',
+            name='signature',
+            field=models.TextField(blank=True, help_text='Closes every letter and email.', verbose_name='signature'),
         ),
         migrations.AddField(
-            model_name="company",
-            name="website",
-            field=models.CharField(blank=True, max_length=200, verbose_name="website"),
+            model_name='company',
+            name='website',
+            field=models.CharField(blank=True, max_length=200, verbose_name='website'),
         ),
         migrations.AddField(
-            model_name="customer",
-            name="interest_kind",
-            field=models.CharField(
-                choices=[
-                    ("commercial", "Commercial (D.Lgs. 231/2002)"),
-                    ("food", "Agricultural and food products"),
-                    ("legal", "Legal rate (consumers)"),
-                ],
-                default="commercial",
-                help_text="Which statutory rate applies to its late payments.",
-                max_length=12,
-                verbose_name="late interest",
-            ),
+            model_name='customer',
+            name='interest_kind',
+            field=models.CharField(choices=[('commercial', 'Commercial (D.Lgs. 231/2002)'), ('food', 'Agricultural and food products'), ('legal', 'Legal rate (consumers)')], default='commercial', help_text='Which statutory rate applies to its late payments.', max_length=12, verbose_name='late interest'),
         ),
         migrations.AlterField(
-            model_name="company",
-            name="email",
-            field=models.EmailField(
-                blank=True,
-                help_text="The sender of reminders to customers.",
-                max_length=254,
-                verbose_name="email",
-            ),
+            model_name='company',
+            name='email',
+            field=models.EmailField(blank=True, help_text='The sender of reminders to customers.', max_length=254, verbose_name='email'),
         ),
         migrations.AlterField(
-            model_name="company",
-            name="iban",
-            field=models.CharField(
-                blank=True,
-                max_length=34,
-                validators=[incassa.ledger.models.validate_iban],
-                verbose_name="IBAN",
-            ),
+            model_name='company',
+            name='iban',
+            field=models.CharField(blank=True, max_length=34, validators=[incassa.ledger.models.validate_iban], verbose_name='IBAN'),
         ),
     ]

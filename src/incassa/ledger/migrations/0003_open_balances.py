@@ -6,107 +6,54 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("ledger", "0002_company_letterhead_customer_interest"),
+        ('ledger', '0002_company_letterhead_customer_interest'),
     ]
 
     operations = [
         migrations.CreateModel(
-            name="OpenBalanceState",
+            name='OpenBalanceState',
             fields=[
-                (
-                    "company",
-                    models.OneToOneField(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        primary_key=True,
-                        related_name="+",
-                        serialize=False,
-                        to="ledger.company",
-                    ),
-                ),
-                ("import_run_id", models.BigIntegerField(null=True, verbose_name="snapshot")),
-                ("computed_on", models.DateField(verbose_name="overdue as of")),
-                ("computed_at", models.DateTimeField(verbose_name="computed at")),
+                ('company', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, primary_key=True, related_name='+', serialize=False, to='ledger.company')),
+                ('import_run_id', models.BigIntegerField(null=True, verbose_name='snapshot')),
+                ('computed_on', models.DateField(verbose_name='overdue as of')),
+                ('computed_at', models.DateTimeField(verbose_name='computed at')),
             ],
             options={
-                "verbose_name": "open balances' state",
-                "verbose_name_plural": "open balances' states",
+                'verbose_name': "open balances' state",
+                'verbose_name_plural': "open balances' states",
             },
         ),
         migrations.CreateModel(
-            name="OpenBalance",
+            name='OpenBalance',
             fields=[
-                (
-                    "customer",
-                    models.OneToOneField(
-                        db_constraint=False,
-                        on_delete=django.db.models.deletion.CASCADE,
-                        primary_key=True,
-                        related_name="open_balance",
-                        serialize=False,
-                        to="ledger.customer",
-                    ),
-                ),
-                ("code", models.CharField(max_length=60, verbose_name="customer code")),
-                ("open_amount", incassa.core.fields.MoneyField(verbose_name="open amount")),
-                ("overdue_amount", incassa.core.fields.MoneyField(verbose_name="overdue amount")),
-                ("open_items", models.PositiveIntegerField(verbose_name="open items")),
-                (
-                    "company",
-                    models.ForeignKey(
-                        db_constraint=False,
-                        db_index=False,
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="+",
-                        to="ledger.company",
-                    ),
-                ),
+                ('customer', models.OneToOneField(db_constraint=False, on_delete=django.db.models.deletion.CASCADE, primary_key=True, related_name='open_balance', serialize=False, to='ledger.customer')),
+                ('code', models.CharField(max_length=60, verbose_name='customer code')),
+                ('open_amount', incassa.core.fields.MoneyField(verbose_name='open amount')),
+                ('overdue_amount', incassa.core.fields.MoneyField(verbose_name='overdue amount')),
+                ('open_items', models.PositiveIntegerField(verbose_name='open items')),
+                ('company', models.ForeignKey(db_constraint=False, db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='ledger.company')),
             ],
             options={
-                "verbose_name": "open balance",
-                "verbose_name_plural": "open balances",
-                "indexes": [
-                    models.Index(
-                        fields=["company", "-overdue_amount", "-open_amount", "code"],
-                        name="openbalance_overdue_rank",
-                    ),
-                    models.Index(
-                        fields=["company", "-open_amount", "customer"], name="openbalance_rank"
-                    ),
-                ],
+                'verbose_name': 'open balance',
+                'verbose_name_plural': 'open balances',
+                'indexes': [models.Index(fields=['company', '-overdue_amount', '-open_amount', 'code'], name='openbalance_overdue_rank'), models.Index(fields=['company', '-open_amount', 'customer'], name='openbalance_rank')],
             },
         ),
         migrations.CreateModel(
-            name="OpenByDueDate",
+            name='OpenByDueDate',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("due_date", models.DateField(verbose_name="due date")),
-                ("open_amount", incassa.core.fields.MoneyField(verbose_name="open amount")),
-                ("open_items", models.PositiveIntegerField(verbose_name="open items")),
-                (
-                    "company",
-                    models.ForeignKey(
-                        db_constraint=False,
-                        db_index=False,
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="+",
-                        to="ledger.company",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('due_date', models.DateField(verbose_name='due date')),
+                ('open_amount', incassa.core.fields.MoneyField(verbose_name='open amount')),
+                ('open_items', models.PositiveIntegerField(verbose_name='open items')),
+                ('company', models.ForeignKey(db_constraint=False, db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='ledger.company')),
             ],
             options={
-                "verbose_name": "open amount by due date",
-                "verbose_name_plural": "open amounts by due date",
-                "constraints": [
-                    models.UniqueConstraint(
-                        fields=("company", "due_date"), name="openbyduedate_unique"
-                    )
-                ],
+                'verbose_name': 'open amount by due date',
+                'verbose_name_plural': 'open amounts by due date',
+                'constraints': [models.UniqueConstraint(fields=('company', 'due_date'), name='openbyduedate_unique')],
             },
         ),
     ]

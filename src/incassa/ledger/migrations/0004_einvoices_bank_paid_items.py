@@ -7,256 +7,92 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("ledger", "0003_open_balances"),
+        ('ledger', '0003_open_balances'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name="customer",
-            name="recipient_code",
-            field=models.CharField(
-                blank=True,
-                db_default="",
-                default="",
-                help_text="The e-invoicing exchange system's code (codice destinatario, SDI).",
-                max_length=7,
-                verbose_name="recipient code",
-            ),
+            model_name='customer',
+            name='recipient_code',
+            field=models.CharField(blank=True, db_default='', default='', help_text="The e-invoicing exchange system's code (codice destinatario, SDI).", max_length=7, verbose_name='recipient code'),
         ),
         migrations.AlterField(
-            model_name="importrun",
-            name="kind",
-            field=models.CharField(
-                choices=[
-                    ("receivables", "Receivables snapshot"),
-                    ("invoices", "Issued invoices"),
-                    ("einvoices", "E-invoices (FatturaPA)"),
-                    ("statement", "Bank statement"),
-                ],
-                max_length=20,
-                verbose_name="kind",
-            ),
+            model_name='importrun',
+            name='kind',
+            field=models.CharField(choices=[('receivables', 'Receivables snapshot'), ('invoices', 'Issued invoices'), ('einvoices', 'E-invoices (FatturaPA)'), ('statement', 'Bank statement')], max_length=20, verbose_name='kind'),
         ),
         migrations.CreateModel(
-            name="EInvoice",
+            name='EInvoice',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                (
-                    "document_type",
-                    models.CharField(max_length=4, verbose_name="document type (TD)"),
-                ),
-                ("number", models.CharField(max_length=60, verbose_name="number")),
-                ("date", models.DateField(verbose_name="date")),
-                ("total", incassa.core.fields.MoneyField(verbose_name="total")),
-                (
-                    "currency",
-                    models.CharField(default="EUR", max_length=3, verbose_name="currency"),
-                ),
-                (
-                    "transmission_format",
-                    models.CharField(max_length=5, verbose_name="transmission format"),
-                ),
-                ("file_name", models.CharField(max_length=500, verbose_name="file name")),
-                (
-                    "body_index",
-                    models.PositiveSmallIntegerField(default=1, verbose_name="body in the file"),
-                ),
-                (
-                    "payment_terms",
-                    models.CharField(blank=True, max_length=4, verbose_name="payment terms (TP)"),
-                ),
-                (
-                    "imported_at",
-                    models.DateTimeField(auto_now_add=True, verbose_name="imported at"),
-                ),
-                (
-                    "company",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="einvoices",
-                        to="ledger.company",
-                        verbose_name="company",
-                    ),
-                ),
-                (
-                    "customer",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="einvoices",
-                        to="ledger.customer",
-                        verbose_name="customer",
-                    ),
-                ),
-                (
-                    "import_run",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="einvoices",
-                        to="ledger.importrun",
-                        verbose_name="import",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('document_type', models.CharField(max_length=4, verbose_name='document type (TD)')),
+                ('number', models.CharField(max_length=60, verbose_name='number')),
+                ('date', models.DateField(verbose_name='date')),
+                ('total', incassa.core.fields.MoneyField(verbose_name='total')),
+                ('currency', models.CharField(default='EUR', max_length=3, verbose_name='currency')),
+                ('transmission_format', models.CharField(max_length=5, verbose_name='transmission format')),
+                ('file_name', models.CharField(max_length=500, verbose_name='file name')),
+                ('body_index', models.PositiveSmallIntegerField(default=1, verbose_name='body in the file')),
+                ('payment_terms', models.CharField(blank=True, max_length=4, verbose_name='payment terms (TP)')),
+                ('imported_at', models.DateTimeField(auto_now_add=True, verbose_name='imported at')),
+                ('company', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='einvoices', to='ledger.company', verbose_name='company')),
+                ('customer', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='einvoices', to='ledger.customer', verbose_name='customer')),
+                ('import_run', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='einvoices', to='ledger.importrun', verbose_name='import')),
             ],
             options={
-                "verbose_name": "e-invoice",
-                "verbose_name_plural": "e-invoices",
-                "ordering": ["-date", "number"],
+                'verbose_name': 'e-invoice',
+                'verbose_name_plural': 'e-invoices',
+                'ordering': ['-date', 'number'],
             },
         ),
         migrations.CreateModel(
-            name="EInvoiceInstallment",
+            name='EInvoiceInstallment',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("position", models.PositiveSmallIntegerField(verbose_name="installment")),
-                ("amount", incassa.core.fields.MoneyField(verbose_name="amount")),
-                ("due_date", models.DateField(verbose_name="due date")),
-                (
-                    "due_date_source",
-                    models.CharField(
-                        help_text="file: the invoice's own; terms: its days; customer: the customer's terms.",
-                        max_length=10,
-                        verbose_name="due date from",
-                    ),
-                ),
-                (
-                    "payment_method",
-                    models.CharField(blank=True, max_length=4, verbose_name="payment method (MP)"),
-                ),
-                ("iban", models.CharField(blank=True, max_length=34, verbose_name="IBAN")),
-                ("bic", models.CharField(blank=True, max_length=11, verbose_name="BIC")),
-                (
-                    "erp_listed_on",
-                    models.DateField(
-                        blank=True,
-                        help_text="Until a snapshot lists it, a snapshot that does not is not yet news.",
-                        null=True,
-                        verbose_name="first listed by the ERP on",
-                    ),
-                ),
-                (
-                    "einvoice",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="installments",
-                        to="ledger.einvoice",
-                        verbose_name="e-invoice",
-                    ),
-                ),
-                (
-                    "receivable",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="einvoice_installments",
-                        to="ledger.receivable",
-                        verbose_name="item",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('position', models.PositiveSmallIntegerField(verbose_name='installment')),
+                ('amount', incassa.core.fields.MoneyField(verbose_name='amount')),
+                ('due_date', models.DateField(verbose_name='due date')),
+                ('due_date_source', models.CharField(help_text="file: the invoice's own; terms: its days; customer: the customer's terms.", max_length=10, verbose_name='due date from')),
+                ('payment_method', models.CharField(blank=True, max_length=4, verbose_name='payment method (MP)')),
+                ('iban', models.CharField(blank=True, max_length=34, verbose_name='IBAN')),
+                ('bic', models.CharField(blank=True, max_length=11, verbose_name='BIC')),
+                ('erp_listed_on', models.DateField(blank=True, help_text='Until a snapshot lists it, a snapshot that does not is not yet news.', null=True, verbose_name='first listed by the ERP on')),
+                ('einvoice', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='installments', to='ledger.einvoice', verbose_name='e-invoice')),
+                ('receivable', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='einvoice_installments', to='ledger.receivable', verbose_name='item')),
             ],
             options={
-                "verbose_name": "e-invoice installment",
-                "verbose_name_plural": "e-invoice installments",
-                "ordering": ["einvoice", "position"],
+                'verbose_name': 'e-invoice installment',
+                'verbose_name_plural': 'e-invoice installments',
+                'ordering': ['einvoice', 'position'],
             },
         ),
         migrations.CreateModel(
-            name="BankPaidItem",
+            name='BankPaidItem',
             fields=[
-                (
-                    "receivable",
-                    models.OneToOneField(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        primary_key=True,
-                        related_name="bank_paid",
-                        serialize=False,
-                        to="ledger.receivable",
-                        verbose_name="item",
-                    ),
-                ),
-                ("paid_amount", incassa.core.fields.MoneyField(verbose_name="paid by the bank")),
-                ("paid_on", models.DateField(verbose_name="paid on")),
-                (
-                    "status",
-                    models.CharField(
-                        choices=[
-                            ("waiting", "Waiting for the ERP"),
-                            ("differs", "ERP still shows it open"),
-                            ("booked", "Booked by the ERP"),
-                            ("reversed", "Payment undone"),
-                        ],
-                        default="waiting",
-                        max_length=10,
-                        verbose_name="status",
-                    ),
-                ),
-                (
-                    "erp_open_amount",
-                    incassa.core.fields.MoneyField(
-                        blank=True, null=True, verbose_name="open amount in the ERP"
-                    ),
-                ),
-                ("flagged_on", models.DateField(blank=True, null=True, verbose_name="flagged on")),
-                ("settled_on", models.DateField(blank=True, null=True, verbose_name="settled on")),
-                (
-                    "checked_at",
-                    models.DateTimeField(blank=True, null=True, verbose_name="checked at"),
-                ),
-                ("note", models.TextField(blank=True, verbose_name="note")),
-                (
-                    "checked_by",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                        verbose_name="checked by",
-                    ),
-                ),
-                (
-                    "company",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="+",
-                        to="ledger.company",
-                        verbose_name="company",
-                    ),
-                ),
-                (
-                    "flagged_by_import",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="+",
-                        to="ledger.importrun",
-                        verbose_name="flagged by the snapshot",
-                    ),
-                ),
+                ('receivable', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, primary_key=True, related_name='bank_paid', serialize=False, to='ledger.receivable', verbose_name='item')),
+                ('paid_amount', incassa.core.fields.MoneyField(verbose_name='paid by the bank')),
+                ('paid_on', models.DateField(verbose_name='paid on')),
+                ('status', models.CharField(choices=[('waiting', 'Waiting for the ERP'), ('differs', 'ERP still shows it open'), ('booked', 'Booked by the ERP'), ('reversed', 'Payment undone')], default='waiting', max_length=10, verbose_name='status')),
+                ('erp_open_amount', incassa.core.fields.MoneyField(blank=True, null=True, verbose_name='open amount in the ERP')),
+                ('flagged_on', models.DateField(blank=True, null=True, verbose_name='flagged on')),
+                ('settled_on', models.DateField(blank=True, null=True, verbose_name='settled on')),
+                ('checked_at', models.DateTimeField(blank=True, null=True, verbose_name='checked at')),
+                ('note', models.TextField(blank=True, verbose_name='note')),
+                ('checked_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='checked by')),
+                ('company', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='ledger.company', verbose_name='company')),
+                ('flagged_by_import', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='ledger.importrun', verbose_name='flagged by the snapshot')),
             ],
             options={
-                "verbose_name": "item paid by the bank",
-                "verbose_name_plural": "items paid by the bank",
-                "indexes": [models.Index(fields=["company", "status"], name="bankpaiditem_status")],
+                'verbose_name': 'item paid by the bank',
+                'verbose_name_plural': 'items paid by the bank',
+                'indexes': [models.Index(fields=['company', 'status'], name='bankpaiditem_status')],
             },
         ),
         migrations.AddConstraint(
-            model_name="einvoice",
-            constraint=models.UniqueConstraint(
-                fields=("company", "document_type", "number", "date"), name="einvoice_unique"
-            ),
+            model_name='einvoice',
+            constraint=models.UniqueConstraint(fields=('company', 'document_type', 'number', 'date'), name='einvoice_unique'),
         ),
     ]
