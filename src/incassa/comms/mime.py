@@ -20,7 +20,6 @@ import base64
 import re
 import uuid
 from email import quoprimime
-from email.header import Header
 from email.utils import encode_rfc2231, formatdate
 
 from django.core.mail.message import (
@@ -38,8 +37,6 @@ def header(name: str, value: str) -> str:
     header's names as encoded words, any other non-ASCII value, and every subject, as a
     ``Header``; a value with a line break is refused (``BadHeaderError``)."""
     name, encoded = forbid_multi_line_headers(name, value, "utf-8")
-    if isinstance(encoded, Header):  # pragma: no cover - Django returns text
-        encoded = encoded.encode()
     if name.lower() not in ADDRESS_HEADERS:
         encoded = CRLF.join(encoded.splitlines())
     return f"{name}: {encoded}"

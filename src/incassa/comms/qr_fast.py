@@ -133,7 +133,7 @@ def _n3_walked(lines: np.ndarray) -> np.ndarray:
     overlapping[:, :, 4:] |= found[:, :, :-4]
     overlapping[:, :, 6:] |= found[:, :, :-6]
     if overlapping[symbol, line, start].any():
-        # Rare: walk the patterns in order, as segno does.
+        # Two patterns overlap (common across eight symbols): walk them in order, as segno does.
         counted: set[tuple[int, int, int]] = set()
         for index, (s, li, x) in enumerate(
             zip(symbol.tolist(), line.tolist(), start.tolist(), strict=True)

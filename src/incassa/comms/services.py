@@ -435,10 +435,24 @@ class Preparation:
         return self._senders[medium]
 
 
+def _actions_with_their_parties() -> Any:
+    """Actions with what their message needs: customer, agent, company, step."""
+    return Action.objects.select_related("customer", "customer__sales_agent", "company", "step")
+
+
+def _with_live_message(action_ids: list[int]) -> set[int]:
+    """Those of the actions that have a message not cancelled: theirs is written."""
+    return set(
+        Message.objects.filter(action__in=action_ids)
+        .exclude(status=MessageStatus.CANCELLED)
+        .values_list("action_id", flat=True)
+    )
+
+
 def _locked_actions(skip_locked: bool) -> Any:
     """Actions locked for writing their messages, with what a message needs; with
     ``skip_locked`` (where the database has it) those another worker holds are left out."""
-    actions = Action.objects.select_related("customer", "customer__sales_agent", "company", "step")
+    actions = _actions_with_their_parties()
     if skip_locked and connection.features.has_select_for_update_skip_locked:
         return actions.select_for_update(of=("self",), skip_locked=True)
     return actions.select_for_update(of=("self",))
@@ -792,19 +806,14 @@ def _prepare_chunk(
             MessageItem.objects.bulk_create(lines)
         result.prepared += len(messages)
         return
-    queryset = Action.objects.select_related("customer", "customer__sales_agent", "company", "step")
-    plans = _chunk_plans(queryset, actions, run=run, result=result)
+    plans = _chunk_plans(_actions_with_their_parties(), actions, run=run, result=result)
     status = {plan.action.pk: plan.action.status for plan in plans}
     messages, lines = _render_chunk(plans, today=today, user=user, run=run, result=result)
     if not messages:
         return
     with transaction.atomic():
         current = dict(Action.objects.filter(pk__in=list(status)).values_list("pk", "status"))
-        taken = set(
-            Message.objects.filter(action__in=list(status))
-            .exclude(status=MessageStatus.CANCELLED)
-            .values_list("action_id", flat=True)
-        )
+        taken = _with_live_message(list(status))
         kept = [
             m
             for m in messages
@@ -826,11 +835,7 @@ def _chunk_plans(
     """The plans of a chunk's actions, read again with their live messages and items."""
     fresh = {action.pk: action for action in queryset.filter(pk__in=[a.pk for a in actions])}
     result.busy += len(actions) - len(fresh)
-    live = set(
-        Message.objects.filter(action__in=list(fresh))
-        .exclude(status=MessageStatus.CANCELLED)
-        .values_list("action_id", flat=True)
-    )
+    live = _with_live_message(list(fresh))
     listed: dict[int, list[Receivable]] = {pk: [] for pk in fresh}
     for step in (
         ItemStep.objects.filter(action__in=list(fresh))

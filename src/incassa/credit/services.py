@@ -127,8 +127,12 @@ def customer_inputs(company: Company, *, as_of: dt.date, items: pl.DataFrame) ->
 def scores_recompute(*, company: Company, as_of: dt.date) -> ScoreResult:
     """Score every customer and every open item of ``company`` as of ``as_of``, keep the
     day's scores for their trend, and raise the alerts: exposure over the credit limit, a
-    class that worsened; and compute the customers' open balances again. One
-    transaction."""
+    class that worsened. The customers' open balances are computed again first, committed
+    on their own (a second or two at a million items; they do not depend on the scores):
+    after a snapshot the dashboard and the long lists read them again at once rather than
+    computing live for as long as the scores take. The scores are one transaction."""
+    # The customers' sums the long lists rank by change with the same snapshots.
+    open_balances_refresh(company=company, as_of=as_of)
     reliability_weights, criticality_weights, _ = weights_for(company)
     items = selectors.open_items(company)
     inputs = customer_inputs(company, as_of=as_of, items=items)
@@ -180,8 +184,6 @@ def scores_recompute(*, company: Company, as_of: dt.date) -> ScoreResult:
         _replace_history(company, standing, as_of)
         _replace_criticality(company, criticality, as_of)
         result.alerts = _raise_alerts(company, standing, previous, as_of)
-        # The customers' sums the long lists rank by change with the same snapshots.
-        open_balances_refresh(company=company, as_of=as_of)
     result.by_class = {
         row["klass"]: row["len"]
         for row in standing.group_by("klass").len().sort("klass").iter_rows(named=True)

@@ -29,13 +29,8 @@ def recompute_after_import(sender: Any, company: Company, as_of: Any, **kwargs: 
 
     def recompute() -> None:
         from incassa.credit.services import kpi_snapshot_take, scores_recompute
-        from incassa.ledger.balances import open_balances_refresh
 
         try:
-            # The customers' balances first (a second or two at a million items): the
-            # dashboard and the long lists read them again at once, rather than computing
-            # live for as long as the scores take.
-            open_balances_refresh(company=company, as_of=as_of)
             scores_recompute(company=company, as_of=as_of)
             kpi_snapshot_take(company=company, as_of=as_of)
         except Exception:  # the import is committed; scores can be recomputed on their own
